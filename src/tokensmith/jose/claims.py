@@ -1,0 +1,210 @@
+"""JWT claims validation (RFC 7519 §4.1, RFC 8725, RFC 9068).
+
+A :class:`ClaimsPolicy` is an immutable value: what the caller expects of a token.
+Building one with a nonsensical value (a negative leeway, ``none`` as an algorithm)
+raises ``ValueError`` / ``TypeError`` at once; validating a token against it raises
+only :class:`~tokensmith.jose.errors.ClaimsError` subclasses.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from .algorithms import SIGNING_ALGORITHMS
+from .encoding import DEFAULT_LIMITS, Limits
+from .errors import (
+    ExpiredError,
+    InvalidAudienceError,
+    InvalidClaimError,
+    InvalidIssuerError,
+    InvalidSubjectError,
+    InvalidTypeError,
+    IssuedInFutureError,
+    MissingClaimError,
+    NotYetValidError,
+    TooOldError,
+)
+
+#: Leeway above this is refused when a policy is built: clock skew is seconds, not hours.
+MAX_LEEWAY: Final = 300.0
+#: 9999-12-31T23:59:59Z. Date claims beyond this are refused as nonsense (S14).
+MAX_NUMERIC_DATE: Final = 253402300799
+_DATE_CLAIMS: Final = ("exp", "nbf", "iat")
+_STRING_CLAIMS: Final = ("iss", "sub", "jti")
+
+
+def _as_tuple(value: str | Collection[str] | None, what: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return (value,)
+    items = tuple(value)
+    if not items or not all(type(v) is str and v for v in items):
+        raise TypeError(f"{what} must be a non-empty string or a non-empty collection of them")
+    return items
+
+
+def _normalise_typ(value: str) -> str:
+    """RFC 7515 §4.1.9: compare media types case-insensitively, ``application/`` optional."""
+    lowered = value.lower()
+    return lowered[len("application/") :] if lowered.startswith("application/") else lowered
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimsPolicy:
+    """What a token must satisfy.
+
+    - ``issuer``: accepted ``iss`` value(s); when set, ``iss`` is required.
+    - ``audience``: the value(s) this recipient answers to; when set, ``aud`` is
+      required and must contain one of them. When unset, a token that carries
+      ``aud`` is refused (RFC 7519 §4.1.3: a recipient must identify itself).
+    - ``subject``: the expected ``sub``, when the caller knows it.
+    - ``algorithms``: the allow-list (default: what the key's type allows).
+    - ``required``: claims that must be present (default ``exp``).
+    - ``leeway``: seconds of clock skew tolerated, 0 to 300.
+    - ``max_age``: seconds since ``iat`` after which the token is refused.
+    - ``typ``: the expected ``typ`` header (e.g. ``"at+jwt"``, RFC 8725 §3.11),
+      compared as RFC 7515 §4.1.9 says; ``None`` accepts any ``typ``.
+    - ``now``: the clock, a callable returning POSIX seconds.
+    - ``limits``: size limits for the token.
+    """
+
+    issuer: str | Collection[str] | None = None
+    audience: str | Collection[str] | None = None
+    subject: str | None = None
+    algorithms: Collection[str] | None = None
+    required: Collection[str] = ("exp",)
+    leeway: float = 0
+    max_age: float | None = None
+    typ: str | None = None
+    now: Callable[[], float] = field(default=time.time)
+    limits: Limits = DEFAULT_LIMITS
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "issuer", _as_tuple(self.issuer, "issuer"))
+        set_(self, "audience", _as_tuple(self.audience, "audience"))
+        if self.subject is not None and type(self.subject) is not str:
+            raise TypeError("subject must be a string")
+        if self.algorithms is not None:
+            if isinstance(self.algorithms, str):
+                raise TypeError("algorithms must be a collection of names, not a string")
+            algs = frozenset(self.algorithms)
+            if not algs:
+                raise ValueError("algorithms must not be empty (None means: from the key)")
+            for name in algs:
+                if type(name) is not str or name.lower() == "none":
+                    raise ValueError("'none' can never be an allowed algorithm")
+                if name not in SIGNING_ALGORITHMS:
+                    raise ValueError(f"unknown signing algorithm {name!r}")
+            set_(self, "algorithms", algs)
+        if isinstance(self.required, str):
+            raise TypeError("required must be a collection of claim names")
+        set_(self, "required", tuple(self.required))
+        leeway = self.leeway
+        if (
+            isinstance(leeway, bool)
+            or not isinstance(leeway, (int, float))
+            or not math.isfinite(leeway)
+        ):
+            raise TypeError("leeway must be a finite number of seconds")
+        if not 0 <= leeway <= MAX_LEEWAY:
+            raise ValueError(f"leeway must be between 0 and {MAX_LEEWAY:g} seconds")
+        if self.max_age is not None:
+            if isinstance(self.max_age, bool) or not isinstance(self.max_age, (int, float)):
+                raise TypeError("max_age must be a number of seconds")
+            if not 0 < self.max_age < math.inf:
+                raise ValueError("max_age must be positive and finite")
+        if self.typ is not None and (type(self.typ) is not str or not self.typ):
+            raise TypeError("typ must be a non-empty string")
+        if not callable(self.now):
+            raise TypeError("now must be a callable returning POSIX seconds")
+        if not isinstance(self.limits, Limits):
+            raise TypeError("limits must be a Limits")
+
+    # ---- validation -------------------------------------------------------------------
+
+    def check_typ(self, header: Mapping[str, Any]) -> None:
+        typ = header.get("typ")
+        if typ is not None and type(typ) is not str:
+            raise InvalidTypeError("the 'typ' header must be a string")
+        if self.typ is not None and (
+            typ is None or _normalise_typ(typ) != _normalise_typ(self.typ)
+        ):
+            raise InvalidTypeError(f"expected typ {self.typ!r}, got {typ!r}")
+
+    def validate(self, claims: Mapping[str, Any]) -> None:
+        """Check ``claims`` against this policy; raise a ClaimsError subclass if not."""
+        for name in self.required:
+            if name not in claims:
+                raise MissingClaimError(f"the token has no {name!r} claim")
+        now = self.now()
+        leeway = self.leeway
+        dates: dict[str, float] = {}
+        for name in _DATE_CLAIMS:
+            if name in claims:
+                dates[name] = _numeric_date(claims[name], name)
+        for name in _STRING_CLAIMS:
+            if name in claims and type(claims[name]) is not str:
+                raise InvalidClaimError(f"the {name!r} claim must be a string")
+        exp = dates.get("exp")
+        if exp is not None and now >= exp + leeway:
+            raise ExpiredError("the token has expired")
+        nbf = dates.get("nbf")
+        if nbf is not None and now + leeway < nbf:
+            raise NotYetValidError("the token is not valid yet")
+        iat = dates.get("iat")
+        if iat is not None and now + leeway < iat:
+            raise IssuedInFutureError("the token was issued in the future")
+        if self.max_age is not None:
+            if iat is None:
+                raise MissingClaimError("max_age needs an 'iat' claim")
+            if now - iat > self.max_age + leeway:
+                raise TooOldError("the token is older than max_age")
+        issuers = self.issuer
+        if issuers is not None:
+            iss = claims.get("iss")
+            if iss is None:
+                raise MissingClaimError("the token has no 'iss' claim")
+            if iss not in issuers:
+                raise InvalidIssuerError("the token's issuer is not accepted")
+        if self.subject is not None and claims.get("sub") != self.subject:
+            raise InvalidSubjectError("the token's subject is not the expected one")
+        self._check_audience(claims)
+
+    def _check_audience(self, claims: Mapping[str, Any]) -> None:
+        audiences: tuple[str, ...] | None = self.audience  # type: ignore[assignment]
+        if "aud" not in claims:
+            if audiences is not None:
+                raise MissingClaimError("the token has no 'aud' claim")
+            return
+        aud = claims["aud"]
+        if type(aud) is str:
+            values: list[Any] = [aud]
+        elif type(aud) is list and aud and all(type(v) is str for v in aud):
+            values = aud
+        else:
+            raise InvalidClaimError("'aud' must be a string or a non-empty array of strings")
+        if audiences is None:
+            raise InvalidAudienceError(
+                "the token names an audience but this policy names none (set audience=...)"
+            )
+        if not any(v in audiences for v in values):
+            raise InvalidAudienceError("the token is not meant for this audience")
+
+
+def _numeric_date(value: Any, name: str) -> float:
+    """RFC 7519 NumericDate, strictly: a finite, non-negative number (S14)."""
+    kind = type(value)
+    if (kind is int or (kind is float and math.isfinite(value))) and (
+        0 <= value <= MAX_NUMERIC_DATE
+    ):
+        return float(value)
+    raise InvalidClaimError(f"the {name!r} claim must be a NumericDate (a finite number)")
+
+
+__all__ = ["MAX_LEEWAY", "ClaimsPolicy"]

@@ -1,0 +1,204 @@
+"""Strict base64url and JSON, and the size limits applied to untrusted input.
+
+base64url (RFC 7515 §2): no padding, only ``A-Z a-z 0-9 - _``, and the unused
+low bits of the last character must be zero (S13).
+
+JSON (RFC 8259 / RFC 7515 §5.2): valid UTF-8, no duplicate member names at any
+depth (S12), no ``NaN`` / ``Infinity`` (S14), no lone surrogates, and bounded in
+size and nesting depth (S22).
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import LimitExceededError, MalformedError
+
+_B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
+_B64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64URL_VALUE = {c: i for i, c in enumerate(_B64URL_ALPHABET)}
+_TO_STD = str.maketrans("-_", "+/")
+_FROM_STD = str.maketrans("+/", "-_")
+_PAD = ("", "", "==", "=")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Size limits for untrusted input, checked before any decoding (S22).
+
+    ``max_token`` bounds a whole compact token or JSON serialization in characters;
+    ``max_header`` and ``max_payload`` bound the decoded header and payload in bytes;
+    ``max_depth`` bounds JSON nesting.
+    """
+
+    max_token: int = 256 * 1024
+    max_header: int = 8 * 1024
+    max_payload: int = 128 * 1024
+    max_depth: int = 16
+
+    def __post_init__(self) -> None:
+        for name in ("max_token", "max_header", "max_payload", "max_depth"):
+            value = getattr(self, name)
+            if type(value) is not int or value <= 0:
+                raise ValueError(f"Limits.{name} must be a positive int, got {value!r}")
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def b64url_encode(data: bytes) -> str:
+    """base64url without padding."""
+    encoded = binascii.b2a_base64(data, newline=False).decode("ascii")
+    return encoded.translate(_FROM_STD).rstrip("=")
+
+
+def b64url_decode(text: str | bytes, *, what: str = "segment") -> bytes:
+    """Decode strict base64url (S13); raise :class:`MalformedError` on any deviation."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("ascii")
+        except UnicodeDecodeError:
+            raise MalformedError(f"{what} is not base64url", code="jose_bad_base64") from None
+    if not isinstance(text, str):
+        raise MalformedError(f"{what} is not a string", code="jose_bad_base64")
+    n = len(text)
+    if n == 0:
+        return b""
+    if _B64URL_RE.fullmatch(text) is None:
+        raise MalformedError(
+            f"{what} has characters outside base64url (padding, whitespace, '+' or '/')",
+            code="jose_bad_base64",
+        )
+    rem = n % 4
+    if rem == 1:
+        raise MalformedError(f"{what} has an impossible base64url length", code="jose_bad_base64")
+    if rem:
+        # The last character carries 2 (rem == 3) or 4 (rem == 2) unused low bits.
+        unused_mask = 0x0F if rem == 2 else 0x03
+        if _B64URL_VALUE[text[-1]] & unused_mask:
+            raise MalformedError(
+                f"{what} has non-zero trailing bits (non-canonical base64url)",
+                code="jose_bad_base64",
+            )
+    return binascii.a2b_base64(text.translate(_TO_STD) + _PAD[rem])
+
+
+def _reject_constant(name: str) -> Any:
+    raise MalformedError(f"JSON constant {name} is not allowed", code="jose_bad_json")
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise MalformedError(
+                    f"duplicate JSON member name {name!r}", code="jose_duplicate_member"
+                )
+            seen.add(name)
+    return obj
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_object_without_duplicates,
+    parse_constant=_reject_constant,
+)
+
+
+def _max_depth_exceeded(value: Any, max_depth: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item if isinstance(v, (dict, list)))
+    return False
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def parse_json(data: bytes | str, *, max_size: int, max_depth: int, what: str = "JSON") -> Any:
+    """Parse strict JSON. Raises :class:`MalformedError` / :class:`LimitExceededError`."""
+    if len(data) > max_size:
+        raise LimitExceededError(f"{what} is larger than {max_size} bytes")
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedError(f"{what} is not valid UTF-8", code="jose_bad_json") from None
+    else:
+        text = data
+    try:
+        value = _DECODER.decode(text)
+    except MalformedError:
+        raise
+    except RecursionError:
+        raise LimitExceededError(f"{what} is nested too deeply") from None
+    except (ValueError, TypeError):
+        # JSONDecodeError, and ValueError for integers longer than the interpreter allows.
+        raise MalformedError(f"{what} is not valid JSON", code="jose_bad_json") from None
+    # Cheap guards first: only walk when the text could possibly violate them.
+    if text.count("{") + text.count("[") > max_depth and _max_depth_exceeded(value, max_depth):
+        raise LimitExceededError(f"{what} is nested deeper than {max_depth}")
+    if "\\u" in text and _has_lone_surrogate(value):
+        raise MalformedError(f"{what} contains a lone surrogate escape", code="jose_bad_json")
+    return value
+
+
+def parse_json_object(
+    data: bytes | str, *, max_size: int, max_depth: int, what: str = "JSON"
+) -> dict[str, Any]:
+    """Parse strict JSON that must be an object."""
+    value = parse_json(data, max_size=max_size, max_depth=max_depth, what=what)
+    if type(value) is not dict:
+        raise MalformedError(f"{what} is not a JSON object", code="jose_bad_json")
+    return value
+
+
+def dump_json(value: Any) -> bytes:
+    """Compact JSON for headers and claims; refuses NaN / Infinity."""
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode(
+            "utf-8"
+        )
+    except ValueError as exc:
+        raise ValueError(f"value cannot be serialized as strict JSON: {exc}") from None
+
+
+def is_b64url(text: str) -> bool:
+    return _B64URL_RE.fullmatch(text) is not None
+
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "Limits",
+    "b64url_decode",
+    "b64url_encode",
+    "dump_json",
+    "is_b64url",
+    "parse_json",
+    "parse_json_object",
+]

@@ -30,5 +30,11 @@ pytest: install
 
 test: lint pytest
 
+bench: install
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+bench-quick: install
+	$(BIN)/python -m benchmarks --quick $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

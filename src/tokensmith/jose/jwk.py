@@ -164,7 +164,7 @@ def _rsa_from_members(members: Mapping[str, Any]) -> tuple[Any, Any]:
 
 def _ec_from_members(members: Mapping[str, Any]) -> tuple[Any, Any]:
     crv = members.get("crv")
-    if crv not in _EC_CURVES:
+    if type(crv) is not str or crv not in _EC_CURVES:
         raise UnsupportedError(f"unsupported EC curve {crv!r}", code="jwk_unsupported_curve")
     curve_cls, size = _EC_CURVES[crv]
     x_raw = _member_bytes(members, "x")
@@ -193,7 +193,7 @@ def _ec_from_members(members: Mapping[str, Any]) -> tuple[Any, Any]:
 
 def _okp_from_members(members: Mapping[str, Any]) -> tuple[Any, Any]:
     crv = members.get("crv")
-    if crv not in _OKP_CURVES:
+    if type(crv) is not str or crv not in _OKP_CURVES:
         raise UnsupportedError(f"unsupported OKP curve {crv!r}", code="jwk_unsupported_curve")
     private_cls, public_cls, size = _OKP_CURVES[crv]
     x = _member_bytes(members, "x")

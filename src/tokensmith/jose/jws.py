@@ -480,7 +480,10 @@ def _verify_json_entry(
         payload = b64url_decode(payload_value, what="payload")
         payload_part = payload_value.encode("ascii")
     else:
-        payload = payload_part = payload_value.encode("utf-8")
+        try:
+            payload = payload_part = payload_value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise MalformedError("'payload' is not valid UTF-8", code="jws_malformed") from None
     signing_input = protected_b64.encode("ascii") + b"." + payload_part
     key = verify_signature(keys, header, alg, signing_input, signature)
     return VerifiedJWS(header=header, payload=payload, key=key, protected=protected)

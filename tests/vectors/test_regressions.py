@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tokensmith.jose.errors import WeakKeyError
+from tokensmith.jose import jws
+from tokensmith.jose.errors import InvalidKeySetError, WeakKeyError
 from tokensmith.jose.jwk import JWK
+from tokensmith.jose.jwkset import JWKSet
 
 from ._data import cookbook, wycheproof
 
@@ -29,3 +31,21 @@ def test_regression_roca_vulnerable_rsa_key_accepted() -> None:
     sound = cookbook("jwk/3_3.rsa_public_key.json")
     assert JWK(sound).kty == "RSA"
     assert JWK.generate("RS256").kty == "RSA"
+
+
+def test_regression_jwks_mixing_secret_and_public_keys_accepted() -> None:
+    """S2/S19: a JWKS document holding an HS256 secret next to an EC public key was
+    accepted and verified the HS256 token (Wycheproof json_web_key tcId 1, "MixedKeySet",
+    json_web_crypto tcId 47). Such a document is refused as a whole now; the same secret
+    alone, or two secrets together, still make a set."""
+    (group,) = [
+        g
+        for g in wycheproof("json_web_key_test.json")["testGroups"]
+        if g["comment"] == "jws_mixedSymmetryKeyset"
+    ]
+    mixed = group["private"]
+    with pytest.raises(InvalidKeySetError, match="mix symmetric"):
+        JWKSet.from_dict(mixed)
+    secret_only = {"keys": [k for k in mixed["keys"] if k["kty"] == "oct"]}
+    token = group["tests"][0]["jws"]
+    assert jws.verify(token, JWKSet.from_dict(secret_only)).payload == b"foo"

@@ -72,6 +72,10 @@ class JWKSet:
                 skipped.append((index, exc.message))
             except JoseError as exc:
                 raise InvalidKeySetError(f"key {index} is invalid: {exc.message}") from None
+        if len({key.is_symmetric for key in keys}) > 1:
+            # A JWKS document holding a shared secret next to asymmetric keys is ambiguous
+            # and one publish away from leaking the secret (S2, S19; Wycheproof MixedKeySet).
+            raise InvalidKeySetError("a JWK set must not mix symmetric (oct) and asymmetric keys")
         result = cls(keys, public_only=public_only)
         result.skipped = tuple(skipped)
         return result

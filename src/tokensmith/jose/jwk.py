@@ -800,14 +800,18 @@ def _looks_like_asymmetric_key(secret: bytes) -> bool:
         return True
     if b"-----BEGIN" in secret:
         return True
-    if stripped[:1] == b"\x30":  # an ASN.1 SEQUENCE: could be DER
+    # An ASN.1 SEQUENCE could be DER. Try the bytes as given too: DER may end in a
+    # byte that strip() takes for whitespace.
+    for candidate in {secret, stripped}:
+        if candidate[:1] != b"\x30":
+            continue
         for loader in (
             serialization.load_der_public_key,
             load_der_x509_certificate,
             lambda d: serialization.load_der_private_key(d, None),
         ):
             try:
-                loader(stripped)
+                loader(candidate)
             except (ValueError, TypeError, UnsupportedAlgorithm):
                 continue
             return True

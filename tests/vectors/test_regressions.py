@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tokensmith.jose import jws
-from tokensmith.jose.errors import InvalidKeySetError, WeakKeyError
+from tokensmith.jose.errors import InvalidKeySetError, KeyMismatchError, WeakKeyError
 from tokensmith.jose.jwk import JWK
 from tokensmith.jose.jwkset import JWKSet
 
@@ -49,3 +49,22 @@ def test_regression_jwks_mixing_secret_and_public_keys_accepted() -> None:
     secret_only = {"keys": [k for k in mixed["keys"] if k["kty"] == "oct"]}
     token = group["tests"][0]["jws"]
     assert jws.verify(token, JWKSet.from_dict(secret_only)).payload == b"foo"
+
+
+@pytest.mark.parametrize("tc_id", [82, 104])
+def test_regression_from_secret_refused_random_secret_starting_with_brace(tc_id: int) -> None:
+    """S2 heuristics misfired: JWK.from_secret refused any secret whose first
+    non-whitespace byte is "{" as a "JWK", which is 1 random key in 256 (Wycheproof
+    hmac_sha256 tcId 82 and 104). Only a JSON object with "kty" is refused now."""
+    (test,) = [
+        t
+        for g in wycheproof("hmac_sha256_test.json")["testGroups"]
+        for t in g["tests"]
+        if t["tcId"] == tc_id
+    ]
+    secret = bytes.fromhex(test["key"])
+    assert secret.strip().startswith(b"{")
+    key = JWK.from_secret(secret)
+    assert key.private_key_object == secret
+    with pytest.raises(KeyMismatchError):
+        JWK.from_secret(b' {"kty": "oct", "k": "c2VjcmV0"}')

@@ -796,8 +796,16 @@ def _load_der(raw: bytes, password: bytes | None) -> Any:
 
 def _looks_like_asymmetric_key(secret: bytes) -> bool:
     stripped = secret.strip()
-    if stripped.startswith((b"-----BEGIN", b"ssh-", b"ecdsa-sha2-", b"{")):
+    if stripped.startswith((b"-----BEGIN", b"ssh-", b"ecdsa-sha2-")):
         return True
+    if stripped.startswith(b"{"):
+        # Only a JSON object with "kty" is a JWK: 1 random secret in 256 starts with "{".
+        try:
+            members = parse_json_object(stripped, max_size=64 * 1024, max_depth=8, what="JWK")
+        except JoseError:
+            members = {}
+        if "kty" in members:
+            return True
     if b"-----BEGIN" in secret:
         return True
     # An ASN.1 SEQUENCE could be DER. Try the bytes as given too: DER may end in a

@@ -1,0 +1,198 @@
+"""S4: ``jku`` / ``x5u`` (and ``x5c``) headers never cause a fetch; the CLI's key-set
+client fetches only the URL it is given: https, or http on loopback, no redirects,
+bounded size and time. Talks only to 127.0.0.1."""
+
+from __future__ import annotations
+
+import http.client
+import http.server
+import json
+import socket
+import threading
+import urllib.request
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import pytest
+from hostile import CLAIMS, POLICY, forge, rejected
+
+from tokensmith.cli.inputs import MAX_JWKS_DOWNLOAD, Rejected, fetch_jwks
+from tokensmith.jose import JWK, JWKSet, jws, jwt
+
+URL_HEADERS = [
+    {"jku": "https://attacker.example/jwks.json"},
+    {"x5u": "https://attacker.example/cert.pem"},
+    {"jku": "http://127.0.0.1:1/jwks.json", "x5u": "file:///etc/passwd"},
+    {"x5c": ["MIIB"], "jku": "https://169.254.169.254/latest/meta-data/"},
+]
+
+
+@pytest.fixture
+def attempts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record (and block) every way a fetch could start."""
+    attempts: list[str] = []
+
+    def blocked(name: str) -> Any:
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            attempts.append(f"{name}{args[1:]!r}")
+            raise OSError(f"test: {name} blocked")
+
+        return spy
+
+    monkeypatch.setattr(socket.socket, "connect", blocked("socket.connect"))
+    monkeypatch.setattr(socket.socket, "connect_ex", blocked("socket.connect_ex"))
+    monkeypatch.setattr(socket, "create_connection", blocked("create_connection"))
+    monkeypatch.setattr(socket, "getaddrinfo", blocked("getaddrinfo"))
+    monkeypatch.setattr(urllib.request, "urlopen", blocked("urlopen"))
+    monkeypatch.setattr(urllib.request.OpenerDirector, "open", blocked("opener.open"))
+    monkeypatch.setattr(http.client.HTTPConnection, "connect", blocked("HTTPConnection.connect"))
+    return attempts
+
+
+@pytest.mark.parametrize("url_header", URL_HEADERS, ids=lambda h: ",".join(h))
+def test_s4_header_urls_never_fetched_for_a_forgery(
+    url_header: dict[str, Any], es256: JWK, attempts: list[str]
+) -> None:
+    attacker = JWK.generate("ES256", kid="ec")
+    token = forge({"alg": "ES256", "kid": "ec", **url_header}, CLAIMS, attacker)
+    with rejected("jws_invalid_signature"):
+        jwt.decode(token, es256.public(), policy=POLICY)
+    with rejected("jws_invalid_signature"):
+        jws.verify(token, JWKSet([es256.public()]))
+    header_b64, payload_b64, signature_b64 = token.split(".")
+    with rejected("jws_invalid_signature"):
+        jws.verify_json(
+            {"protected": header_b64, "payload": payload_b64, "signature": signature_b64},
+            es256.public(),
+        )
+    assert attempts == []
+
+
+@pytest.mark.parametrize("url_header", URL_HEADERS, ids=lambda h: ",".join(h))
+def test_s4_header_urls_ignored_for_a_genuine_token(
+    url_header: dict[str, Any], es256: JWK, attempts: list[str]
+) -> None:
+    token = forge({"alg": "ES256", "kid": "ec", **url_header}, CLAIMS, es256)
+    assert jwt.decode(token, es256.public(), policy=POLICY).claims == CLAIMS
+    assert attempts == []
+
+
+# ---- the CLI key-set client --------------------------------------------------------
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    routes: ClassVar[dict[str, tuple[int, dict[str, str], bytes]]] = {}
+    hits: ClassVar[list[str]] = []
+    release: ClassVar[threading.Event] = threading.Event()
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        if self.path == "/hang":
+            self.release.wait(5)
+            return
+        status, headers, body = self.routes.get(self.path, (404, {}, b"not found"))
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(served_key: JWK) -> Iterator[str]:
+    public_set = json.dumps({"keys": [served_key.public().to_dict()]}).encode()
+    private_set = json.dumps({"keys": [served_key.to_dict()]}).encode()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.daemon_threads = True
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    _Handler.routes = {
+        "/jwks": (200, {"Content-Type": "application/json"}, public_set),
+        "/redirect": (302, {"Location": f"{base}/jwks"}, b""),
+        "/redirect-away": (301, {"Location": "https://attacker.example/jwks"}, b""),
+        "/big": (200, {}, b" " * (MAX_JWKS_DOWNLOAD + 10)),
+        "/private": (200, {}, private_set),
+        "/error": (500, {}, b"{}"),
+    }
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield base
+    _Handler.release.set()
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def served_key() -> JWK:
+    return JWK.generate("ES256", kid="served")
+
+
+@pytest.fixture(autouse=True)
+def _clear_hits() -> None:
+    _Handler.hits.clear()
+
+
+def test_s4_fetch_jwks_from_loopback_http(server: str) -> None:
+    key_set = fetch_jwks(f"{server}/jwks")
+    assert isinstance(key_set, JWKSet)
+    assert key_set.get("served") is not None
+    assert _Handler.hits == ["/jwks"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/jwks.json",
+        "http://10.0.0.1/jwks.json",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://localhost.attacker.example/jwks.json",
+        "http://127.0.0.1.nip.io/jwks.json",
+        "http://127.0.0.1@attacker.example/jwks.json",
+        "file:///etc/passwd",
+        "ftp://127.0.0.1/jwks.json",
+        "gopher://127.0.0.1/",
+        "jwks.json",
+        "https:///jwks.json",
+    ],
+)
+def test_s4_fetch_jwks_refuses_without_connecting(url: str, attempts: list[str]) -> None:
+    with pytest.raises(Rejected) as exc_info:
+        fetch_jwks(url)
+    assert exc_info.value.code == "jwks_fetch_refused"
+    assert attempts == []
+
+
+@pytest.mark.parametrize("path", ["/redirect", "/redirect-away"])
+def test_s4_fetch_jwks_does_not_follow_redirects(server: str, path: str) -> None:
+    with pytest.raises(Rejected) as exc_info:
+        fetch_jwks(f"{server}{path}")
+    assert exc_info.value.code == "jwks_fetch_failed"
+    assert _Handler.hits == [path]  # the redirect target was never requested
+
+
+def test_s4_fetch_jwks_refuses_an_oversize_body(server: str) -> None:
+    with pytest.raises(Rejected) as exc_info:
+        fetch_jwks(f"{server}/big")
+    assert exc_info.value.code == "jwks_fetch_failed"
+    assert "too large" in exc_info.value.message
+
+
+def test_s4_fetch_jwks_refuses_error_status(server: str) -> None:
+    with pytest.raises(Rejected) as exc_info:
+        fetch_jwks(f"{server}/error")
+    assert exc_info.value.code == "jwks_fetch_failed"
+
+
+def test_s4_fetch_jwks_refuses_private_keys(server: str) -> None:
+    with rejected("jwks_invalid"):
+        fetch_jwks(f"{server}/private")
+
+
+def test_s4_fetch_jwks_is_bounded_in_time(server: str) -> None:
+    with pytest.raises(Rejected) as exc_info:
+        fetch_jwks(f"{server}/hang", timeout=0.2)
+    assert exc_info.value.code == "jwks_fetch_failed"
+    assert _Handler.hits == ["/hang"]

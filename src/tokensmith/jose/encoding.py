@@ -22,8 +22,15 @@ _B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
 _B64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _B64URL_VALUE = {c: i for i, c in enumerate(_B64URL_ALPHABET)}
 _TO_STD = str.maketrans("-_", "+/")
-_FROM_STD = str.maketrans("+/", "-_")
 _PAD = ("", "", "==", "=")
+# The fast path: one C-level bytes.translate maps base64url onto standard base64 and
+# every character that strict base64url forbids ('+', '/', '=') onto '!', which
+# a2b_base64(strict_mode=True) then refuses, as it refuses whitespace and any other
+# character outside the alphabet. The trailing-bits rule (S13) is checked separately.
+_B_TO_STD = bytes.maketrans(b"-_+/=", b"+/!!!")
+_B_FROM_STD = bytes.maketrans(b"+/", b"-_")
+_B_PAD = (b"", b"", b"==", b"=")
+_UNUSED_BITS = (0, 0, 0x0F, 0x03)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +59,26 @@ DEFAULT_LIMITS = Limits()
 
 def b64url_encode(data: bytes) -> str:
     """base64url without padding."""
-    encoded = binascii.b2a_base64(data, newline=False).decode("ascii")
-    return encoded.translate(_FROM_STD).rstrip("=")
+    return (
+        binascii.b2a_base64(data, newline=False).translate(_B_FROM_STD).rstrip(b"=").decode("ascii")
+    )
 
 
 def b64url_decode(text: str | bytes, *, what: str = "segment") -> bytes:
     """Decode strict base64url (S13); raise :class:`MalformedError` on any deviation."""
+    # Fast path for well-formed input; anything it refuses is diagnosed by the slow path.
+    try:
+        raw = text.encode("ascii") if type(text) is str else text
+        if type(raw) is bytes:
+            rem = len(raw) % 4
+            if rem != 1 and not (rem and _B64URL_VALUE[chr(raw[-1])] & _UNUSED_BITS[rem]):
+                return binascii.a2b_base64(raw.translate(_B_TO_STD) + _B_PAD[rem], strict_mode=True)
+    except (UnicodeEncodeError, KeyError, binascii.Error):
+        pass
+    return _b64url_decode_checked(text, what)
+
+
+def _b64url_decode_checked(text: str | bytes, what: str) -> bytes:
     if isinstance(text, bytes):
         try:
             text = text.decode("ascii")
@@ -110,6 +131,9 @@ _DECODER = json.JSONDecoder(
 )
 
 
+_SCAN_ONCE = _DECODER.scan_once
+
+
 def _max_depth_exceeded(value: Any, max_depth: int) -> bool:
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
@@ -152,7 +176,14 @@ def parse_json(data: bytes | str, *, max_size: int, max_depth: int, what: str = 
     else:
         text = data
     try:
-        value = _DECODER.decode(text)
+        # Fast path: the C scanner straight from index 0; leading/trailing whitespace or
+        # any error falls through to the full decoder, which accepts or diagnoses it.
+        try:
+            value, end = _SCAN_ONCE(text, 0)
+        except StopIteration:
+            end = -1
+        if end != len(text):
+            value = _DECODER.decode(text)
     except MalformedError:
         raise
     except RecursionError:
@@ -178,12 +209,13 @@ def parse_json_object(
     return value
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+
+
 def dump_json(value: Any) -> bytes:
     """Compact JSON for headers and claims; refuses NaN / Infinity."""
     try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode(
-            "utf-8"
-        )
+        return _ENCODER.encode(value).encode("utf-8")
     except ValueError as exc:
         raise ValueError(f"value cannot be serialized as strict JSON: {exc}") from None
 

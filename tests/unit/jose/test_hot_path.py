@@ -1,0 +1,89 @@
+"""The verify/sign fast paths (issue 4) accept and refuse exactly what the checked
+paths do: speed that drops a check does not count."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tokensmith.jose.encoding import (
+    _b64url_decode_checked,
+    b64url_decode,
+    b64url_encode,
+    dump_json,
+    parse_json,
+)
+from tokensmith.jose.errors import LimitExceededError, MalformedError
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _outcome(fn, *args):
+    try:
+        return ("ok", fn(*args))
+    except MalformedError as exc:
+        return ("err", exc.code)
+
+
+@given(st.text(alphabet=_ALPHABET + "+/= \n\t.!é\x00", max_size=40))
+def test_s13_fast_base64url_decode_agrees_with_checked_path(text: str) -> None:
+    assert _outcome(b64url_decode, text) == _outcome(_b64url_decode_checked, text, "segment")
+    raw = text.encode("utf-8")
+    assert _outcome(b64url_decode, raw) == _outcome(_b64url_decode_checked, raw, "segment")
+
+
+@given(st.binary(max_size=64))
+def test_base64url_round_trip_matches_the_standard_library(data: bytes) -> None:
+    encoded = b64url_encode(data)
+    assert encoded == base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+    assert b64url_decode(encoded) == data
+
+
+@pytest.mark.parametrize(
+    "segment",
+    ["QQ==", "QQ=", "Q", "QR", "QUJ", "QU+D", "QU/D", " QUJD", "QUJD\n", "QUJD\x00", "QUJé"],
+)
+def test_s13_lax_base64url_refused_by_the_fast_path(segment: str) -> None:
+    with pytest.raises(MalformedError) as info:
+        b64url_decode(segment)
+    assert info.value.code == "jose_bad_base64"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ('{"a":1,"a":2}', "jose_duplicate_member"),
+        ('{"a":{"b":1,"b":1}}', "jose_duplicate_member"),
+        ('{"a":NaN}', "jose_bad_json"),
+        ('{"a":-Infinity}', "jose_bad_json"),
+        ('{"a":"\\ud800"}', "jose_bad_json"),
+        ('{"a":1} x', "jose_bad_json"),
+        ('{"a":1}{}', "jose_bad_json"),
+        ("", "jose_bad_json"),
+        ("{", "jose_bad_json"),
+    ],
+)
+def test_s12_s14_fast_json_path_keeps_every_refusal(text: str, code: str) -> None:
+    with pytest.raises(MalformedError) as info:
+        parse_json(text, max_size=1000, max_depth=8)
+    assert info.value.code == code
+
+
+def test_json_fast_path_still_accepts_surrounding_whitespace() -> None:
+    assert parse_json(' \n{"a":[1]}\t', max_size=100, max_depth=8) == {"a": [1]}
+
+
+def test_s22_json_depth_limit_kept() -> None:
+    with pytest.raises(LimitExceededError):
+        parse_json("[[[[1]]]]", max_size=100, max_depth=3)
+
+
+def test_dump_json_is_compact_utf8_and_refuses_nan() -> None:
+    assert dump_json({"a": "é", "b": [1, 2]}) == '{"a":"é","b":[1,2]}'.encode()
+    with pytest.raises(ValueError, match="strict JSON"):
+        dump_json({"a": float("nan")})
+    assert json.loads(dump_json({"x": 1.5})) == {"x": 1.5}

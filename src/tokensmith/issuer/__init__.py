@@ -1,0 +1,37 @@
+"""What an auth server does, without HTTP: accounts, sessions and refresh-token families,
+key lifecycle, minting and revocation. Imports jose and store; never a web framework."""
+
+from __future__ import annotations
+
+from .config import Argon2Params, IssuerConfig, RateLimitRule, RateLimits
+from .errors import AuthError, OAuthError, RateLimitedError
+from .service import (
+    AccessClaims,
+    AuditEvent,
+    Issuer,
+    KeyInfo,
+    RequestContext,
+    RevocationEvent,
+    SessionInfo,
+    TokenPair,
+    UserInfo,
+)
+
+__all__ = [
+    "AccessClaims",
+    "Argon2Params",
+    "AuditEvent",
+    "AuthError",
+    "Issuer",
+    "IssuerConfig",
+    "KeyInfo",
+    "OAuthError",
+    "RateLimitRule",
+    "RateLimitedError",
+    "RateLimits",
+    "RequestContext",
+    "RevocationEvent",
+    "SessionInfo",
+    "TokenPair",
+    "UserInfo",
+]

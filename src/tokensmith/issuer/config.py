@@ -1,0 +1,221 @@
+"""The issuer's configuration: one frozen value, checked when it is built.
+
+settings.py (server side) reads env/TOML and builds an :class:`IssuerConfig`; tests build
+one directly. Durations are seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+from tokensmith.jose.algorithms import SIGNING_ALGORITHMS
+
+__all__ = [
+    "DAY",
+    "RESERVED_CLAIMS",
+    "Argon2Params",
+    "IssuerConfig",
+    "RateLimitRule",
+    "RateLimits",
+]
+
+DAY = 86_400
+
+#: claims the issuer sets itself; ``extra_claims`` may not override them
+RESERVED_CLAIMS = frozenset(
+    {
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "nbf",
+        "jti",
+        "client_id",
+        "scope",
+        "sid",
+        "roles",
+        "auth_time",
+        "cnf",
+    }
+)
+
+Registration = Literal["open", "closed", "invite"]
+
+
+def _positive(name: str, value: float, *, zero_ok: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TypeError(f"{name} must be a finite number")
+    if value < 0 or (value == 0 and not zero_ok):
+        raise ValueError(f"{name} must be {'>= 0' if zero_ok else '> 0'}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Argon2Params:
+    """argon2id parameters; the defaults are OWASP's (m=19 MiB, t=2, p=1)."""
+
+    time_cost: int = 2
+    memory_cost: int = 19_456  # KiB
+    parallelism: int = 1
+    hash_len: int = 32
+    salt_len: int = 16
+
+    def __post_init__(self) -> None:
+        if self.time_cost < 1 or self.parallelism < 1:
+            raise ValueError("argon2 time_cost and parallelism must be >= 1")
+        if self.memory_cost < 8 * self.parallelism:
+            raise ValueError("argon2 memory_cost must be at least 8 KiB per lane")
+        if self.hash_len < 16 or self.salt_len < 16:
+            raise ValueError("argon2 hash_len and salt_len must be >= 16 bytes")
+
+
+@dataclass(frozen=True)
+class RateLimitRule:
+    """``limit`` failures within ``window`` seconds block the key; every failure past the
+    limit doubles the block, from ``backoff`` seconds up to ``max_backoff``."""
+
+    limit: int
+    window: float
+    backoff: float = 1.0
+    max_backoff: float = 900.0
+
+    def __post_init__(self) -> None:
+        if self.limit < 1:
+            raise ValueError("a rate limit needs limit >= 1")
+        _positive("window", self.window)
+        _positive("backoff", self.backoff)
+        _positive("max_backoff", self.max_backoff)
+
+    def block_for(self, failures: int) -> float:
+        """Seconds to block after ``failures`` failures in the window (0 below the limit)."""
+        if failures < self.limit:
+            return 0.0
+        exponent = min(failures - self.limit, 30)
+        return float(min(self.max_backoff, self.backoff * (2**exponent)))
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Per-account (keyed by normalised username, known or not) and per-address limits."""
+
+    enabled: bool = True
+    account: RateLimitRule = field(default_factory=lambda: RateLimitRule(5, 300.0, 1.0, 900.0))
+    address: RateLimitRule = field(default_factory=lambda: RateLimitRule(50, 300.0, 1.0, 900.0))
+    #: registrations per address (every attempt counts, successful or not)
+    register: RateLimitRule = field(default_factory=lambda: RateLimitRule(20, 3600.0, 60.0, 3600.0))
+
+
+@dataclass(frozen=True)
+class IssuerConfig:
+    """Everything the issuer needs to know, as one value.
+
+    - ``issuer``: the ``iss`` URL (no trailing slash needed).
+    - ``audience``: ``aud`` of first-party access tokens; empty means the issuer URL.
+    - ``access_ttl``: access-token lifetime (15 min).
+    - ``refresh_idle_ttl`` / ``refresh_absolute_ttl``: a refresh token expires after this
+      long unused / its session after this long in total (7 / 30 days).
+    - ``refresh_grace``: seconds in which a retry of the just-consumed refresh token gets
+      the same child (S25); 0 disables the grace window.
+    - ``signing_alg``: ES256 by default; RS256, PS256, EdDSA, HS256... (HS keys are never
+      published in the JWKS).
+    - ``key_rotation``: age of the current key at which the next one takes over (30 days).
+    - ``jwks_max_age``: the JWKS cache lifetime (Cache-Control max-age); a next key is
+      published at least this long before it signs.
+    - ``registration``: ``open``, ``closed`` or ``invite``.
+    - ``password_min`` / ``password_max``: length bounds, in characters.
+    - ``argon2`` / ``password_workers``: hashing parameters and how many hashes run at
+      once in threads (0: the number of CPUs).
+    - ``rate_limits``: see :class:`RateLimits`.
+    - ``first_party_client_id``: the built-in public client of ``/auth/login`` sessions.
+    - ``default_scope``: ``scope`` of first-party tokens (empty: no ``scope`` claim).
+    - ``extra_claims``: static claims added to every access token (not the reserved ones).
+    - ``setup_token_ttl``: lifetime of the one-time first-admin setup token.
+    - ``invite_ttl``: default lifetime of an invite.
+    - ``username_max``: the longest accepted username.
+    """
+
+    issuer: str
+    audience: tuple[str, ...] = ()
+    access_ttl: int = 900
+    refresh_idle_ttl: int = 7 * DAY
+    refresh_absolute_ttl: int = 30 * DAY
+    refresh_grace: int = 10
+    signing_alg: str = "ES256"
+    key_rotation: int = 30 * DAY
+    jwks_max_age: int = 3600
+    registration: Registration = "open"
+    password_min: int = 8
+    password_max: int = 128
+    argon2: Argon2Params = field(default_factory=Argon2Params)
+    password_workers: int = 0
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    first_party_client_id: str = "first-party"
+    default_scope: str = "openid profile"
+    extra_claims: Mapping[str, Any] = field(default_factory=dict)
+    setup_token_ttl: int = DAY
+    invite_ttl: int = 7 * DAY
+    username_max: int = 64
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        if not isinstance(self.issuer, str) or not self.issuer.startswith(("http://", "https://")):
+            raise ValueError(f"issuer must be an http(s) URL, got {self.issuer!r}")
+        set_(self, "issuer", self.issuer.rstrip("/"))
+        if isinstance(self.audience, str):
+            set_(self, "audience", (self.audience,))
+        set_(self, "audience", tuple(self.audience))
+        for name in (
+            "access_ttl",
+            "refresh_idle_ttl",
+            "refresh_absolute_ttl",
+            "key_rotation",
+            "jwks_max_age",
+            "setup_token_ttl",
+            "invite_ttl",
+        ):
+            _positive(name, getattr(self, name))
+        _positive("refresh_grace", self.refresh_grace, zero_ok=True)
+        if self.refresh_idle_ttl > self.refresh_absolute_ttl:
+            raise ValueError("refresh_idle_ttl must not exceed refresh_absolute_ttl")
+        if self.refresh_grace >= self.refresh_idle_ttl:
+            raise ValueError("refresh_grace must be shorter than refresh_idle_ttl")
+        if self.signing_alg not in SIGNING_ALGORITHMS:
+            raise ValueError(
+                f"unknown signing_alg {self.signing_alg!r}; "
+                f"choose one of {', '.join(sorted(SIGNING_ALGORITHMS))}"
+            )
+        if self.key_rotation <= self.jwks_max_age:
+            raise ValueError("key_rotation must be longer than jwks_max_age")
+        if self.registration not in ("open", "closed", "invite"):
+            raise ValueError("registration must be 'open', 'closed' or 'invite'")
+        if not 1 <= self.password_min <= self.password_max <= 4096:
+            raise ValueError("need 1 <= password_min <= password_max <= 4096")
+        if self.password_workers < 0:
+            raise ValueError("password_workers must be >= 0 (0: number of CPUs)")
+        if not 1 <= self.username_max <= 256:
+            raise ValueError("username_max must be between 1 and 256")
+        if not self.first_party_client_id:
+            raise ValueError("first_party_client_id must not be empty")
+        reserved = RESERVED_CLAIMS.intersection(self.extra_claims)
+        if reserved:
+            raise ValueError(f"extra_claims may not set {', '.join(sorted(reserved))}")
+        set_(self, "extra_claims", MappingProxyType(dict(self.extra_claims)))
+
+    @property
+    def audiences(self) -> tuple[str, ...]:
+        """``aud`` of first-party access tokens."""
+        return self.audience or (self.issuer,)
+
+    @property
+    def hash_workers(self) -> int:
+        return self.password_workers or os.cpu_count() or 1
+
+    @property
+    def publishes_keys(self) -> bool:
+        """False for HMAC algorithms: their keys are secrets, never in the JWKS."""
+        return SIGNING_ALGORITHMS[self.signing_alg].kty != "oct"

@@ -1,0 +1,101 @@
+"""Password hashing: argon2id (argon2-cffi) in a bounded thread pool, so the event loop
+never blocks; rehash when the parameters change; a dummy verify for unknown users (S26)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+from argon2 import PasswordHasher as _Argon2
+from argon2 import Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from .config import Argon2Params
+
+__all__ = ["Argon2Hasher", "PasswordHasher", "Passwords"]
+
+
+class PasswordHasher(Protocol):
+    """Synchronous, CPU-bound; :class:`Passwords` runs it in threads."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """True on a match; False on a mismatch or an unreadable hash (never raises)."""
+
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+class Argon2Hasher:
+    """argon2id with the given parameters."""
+
+    def __init__(self, params: Argon2Params) -> None:
+        self.params = params
+        self._hasher = _Argon2(
+            time_cost=params.time_cost,
+            memory_cost=params.memory_cost,
+            parallelism=params.parallelism,
+            hash_len=params.hash_len,
+            salt_len=params.salt_len,
+            type=Type.ID,
+        )
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        try:
+            return self._hasher.check_needs_rehash(password_hash)
+        except (InvalidHashError, ValueError):
+            return True
+
+
+class Passwords:
+    """Async front of a :class:`PasswordHasher`: at most ``workers`` hashes at once, in
+    threads; callers beyond that wait on a semaphore (never on the loop)."""
+
+    def __init__(self, hasher: PasswordHasher, *, workers: int) -> None:
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
+        self.hasher = hasher
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+        self._slots = asyncio.Semaphore(workers)
+        self._dummy_hash: str | None = None
+
+    async def _run(self, fn: object, *args: str) -> object:
+        async with self._slots:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, fn, *args)  # type: ignore[arg-type]
+
+    async def hash(self, password: str) -> str:
+        result = await self._run(self.hasher.hash, password)
+        assert isinstance(result, str)
+        return result
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        return bool(await self._run(self.hasher.verify, password_hash, password))
+
+    async def dummy_verify(self, password: str) -> None:
+        """The same work as :meth:`verify` for a user that does not exist (S26)."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hash(secrets.token_urlsafe(16))
+        await self.verify(self._dummy_hash, password)
+
+    async def prepare(self) -> None:
+        """Compute the dummy hash ahead of the first unknown-user login."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hash(secrets.token_urlsafe(16))
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self.hasher.needs_rehash(password_hash)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

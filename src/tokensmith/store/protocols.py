@@ -1,0 +1,185 @@
+"""Narrow storage Protocols, one per job (DESIGN rule 8). Every backend passes the one
+contract suite in tests/contract/.
+
+Every method that decides something under concurrency is atomic in every backend:
+:meth:`RefreshTokenStore.consume`, :meth:`InviteStore.redeem`,
+:meth:`SetupTokenStore.redeem`, :meth:`KeyStore.promote`, :meth:`UserStore.create`
+(unique username).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from .records import (
+    AuditRecord,
+    ConsumeResult,
+    InviteRecord,
+    KeyRecord,
+    RefreshTokenRecord,
+    RevocationKind,
+    RevocationRecord,
+    SessionRecord,
+    UserRecord,
+)
+
+__all__ = [
+    "AuditStore",
+    "InviteStore",
+    "KeyStore",
+    "RateLimiter",
+    "RefreshTokenStore",
+    "RevocationStore",
+    "SessionStore",
+    "SetupTokenStore",
+    "UserStore",
+]
+
+
+class UserStore(Protocol):
+    async def create(self, user: UserRecord) -> None:
+        """Insert; raises :class:`~tokensmith.store.errors.DuplicateError` when the
+        ``username_key`` (or id) exists."""
+
+    async def get(self, user_id: str) -> UserRecord | None: ...
+
+    async def get_by_username(self, username_key: str) -> UserRecord | None: ...
+
+    async def set_password(self, user_id: str, password_hash: str, *, now: float) -> bool: ...
+
+    async def set_disabled(
+        self, user_id: str, disabled_at: float | None, *, now: float
+    ) -> bool: ...
+
+    async def set_roles(self, user_id: str, roles: Sequence[str], *, now: float) -> bool: ...
+
+    async def list(self, *, limit: int = 100, offset: int = 0) -> list[UserRecord]:
+        """Ordered by creation time."""
+
+    async def count_with_role(self, role: str) -> int: ...
+
+
+class SessionStore(Protocol):
+    async def create(self, session: SessionRecord) -> None: ...
+
+    async def get(self, session_id: str) -> SessionRecord | None: ...
+
+    async def touch(self, session_id: str, *, now: float) -> None: ...
+
+    async def revoke(self, session_id: str, *, now: float, reason: str) -> bool:
+        """Mark revoked; True when this call revoked it (it was not revoked before)."""
+
+    async def revoke_for_user(self, user_id: str, *, now: float, reason: str) -> list[str]:
+        """Revoke every unrevoked session of the user; the ids this call revoked."""
+
+    async def list_for_user(self, user_id: str, *, now: float) -> list[SessionRecord]:
+        """Active (unrevoked, unexpired) sessions, newest first."""
+
+    async def purge(self, *, before: float) -> int:
+        """Delete sessions (and their refresh tokens) that ended before ``before``."""
+
+
+class RefreshTokenStore(Protocol):
+    async def add(self, token: RefreshTokenRecord) -> None: ...
+
+    async def get(self, token_hash: str) -> RefreshTokenRecord | None: ...
+
+    async def consume(
+        self, token_hash: str, now: float, *, child: RefreshTokenRecord | None = None
+    ) -> ConsumeResult:
+        """Atomically mark the token consumed at ``now`` if it was not, and in the same
+        transaction store its ``child`` (the replacement). Among N concurrent callers
+        exactly one gets ``won=True``; the others get the token as stored (with
+        ``consumed_at``) and the child the winner stored. Never read-then-write."""
+
+
+class KeyStore(Protocol):
+    async def add(self, key: KeyRecord) -> bool:
+        """Insert; False when a key in the same single-holder state (``next`` or
+        ``current``) already exists (another process won), or the kid exists."""
+
+    async def list(self) -> list[KeyRecord]:
+        """Every key, oldest first."""
+
+    async def get(self, kid: str) -> KeyRecord | None: ...
+
+    async def promote(
+        self, *, next_kid: str, current_kid: str | None, now: float, publish_until: float
+    ) -> bool:
+        """In one transaction: every ``previous`` key becomes ``retired`` (keeping its
+        ``publish_until``); ``current_kid`` (if given) becomes ``previous`` with
+        ``deactivated_at=now`` and ``publish_until``; ``next_kid`` becomes ``current``
+        with ``activated_at=now``. False (and nothing changed) when either key is no
+        longer in the expected state."""
+
+    async def retire(self, kid: str, *, now: float, publish_until: float) -> bool:
+        """``next`` or ``previous`` → ``retired``; False when the key is not in one of
+        those states."""
+
+    async def forget_private(self, kid: str) -> bool:
+        """Wipe the (encrypted) private key of a retired key no longer published."""
+
+
+class RevocationStore(Protocol):
+    async def add(
+        self,
+        kind: RevocationKind,
+        value: str,
+        *,
+        now: float,
+        expires_at: float,
+        not_before: float | None = None,
+    ) -> RevocationRecord:
+        """Append an entry with the next id (ids increase monotonically)."""
+
+    async def after(
+        self, after_id: int | None, *, now: float, limit: int = 500
+    ) -> list[RevocationRecord]:
+        """Unexpired entries with ``id > after_id`` (all when None), in id order."""
+
+    async def last_id(self) -> int:
+        """The highest id ever given (0 when none)."""
+
+    async def purge(self, *, now: float) -> int:
+        """Delete expired entries (their ids are never reused)."""
+
+
+class AuditStore(Protocol):
+    async def append(self, record: AuditRecord) -> int: ...
+
+    async def list(
+        self, *, limit: int = 100, user_id: str | None = None, kind: str | None = None
+    ) -> list[AuditRecord]:
+        """Newest first."""
+
+
+class InviteStore(Protocol):
+    async def add(self, invite: InviteRecord) -> None: ...
+
+    async def redeem(self, code_hash: str, *, now: float, used_by: str) -> bool:
+        """Atomically use an unused, unexpired invite; True for exactly one caller."""
+
+
+class SetupTokenStore(Protocol):
+    async def put(self, token_hash: str, *, now: float, expires_at: float) -> None:
+        """Replace any earlier setup token."""
+
+    async def redeem(self, token_hash: str, *, now: float) -> bool:
+        """Atomically use the setup token; True for exactly one caller."""
+
+    async def exists(self, *, now: float) -> bool: ...
+
+
+class RateLimiter(Protocol):
+    """Failure counters with back-off. ``rule`` values come from the issuer's config."""
+
+    async def blocked_for(self, key: str, *, now: float) -> float:
+        """Seconds until ``key`` may try again (0: now)."""
+
+    async def failure(
+        self, key: str, *, now: float, limit: int, window: float, backoff: float, max_backoff: float
+    ) -> float:
+        """Count a failure; the seconds ``key`` is now blocked for (0: not blocked)."""
+
+    async def reset(self, key: str) -> None: ...

@@ -326,6 +326,8 @@ def verify(
         payload = b64url_decode(payload_segment, what="payload")
         payload_segment_bytes = payload_segment.encode("ascii")
     else:
+        if not payload_segment.isascii():
+            raise MalformedError("an unencoded compact payload is ASCII", code="jws_malformed")
         payload_segment_bytes = payload = payload_segment.encode("ascii")
     signing_input = header_b64.encode("ascii") + b"." + payload_segment_bytes
     key = verify_signature(keys, header, alg, signing_input, signature)

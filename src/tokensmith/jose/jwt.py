@@ -11,6 +11,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import jwe as _jwe
 from .claims import ClaimsPolicy
 from .encoding import (
     DEFAULT_LIMITS,
@@ -18,6 +19,7 @@ from .encoding import (
     b64url_decode,
     b64url_encode,
     dump_json,
+    is_b64url,
     parse_json_object,
 )
 from .errors import LimitExceededError, MalformedError
@@ -75,8 +77,15 @@ def encode(
     alg: str | None = None,
     typ: str | None = "JWT",
     header: Mapping[str, Any] | None = None,
+    encrypt_to: JWK | None = None,
+    enc: str = _jwe.DEFAULT_ENC,
 ) -> str:
-    """Sign ``claims`` as a compact JWT. ``alg`` defaults to the key's."""
+    """Sign ``claims`` as a compact JWT. ``alg`` defaults to the key's.
+
+    With ``encrypt_to`` (a recipient's public key, or a shared secret), the signed JWT
+    is then encrypted to it as a nested JWT (RFC 7519 §5.2: JWE with ``cty: JWT``,
+    the recipient key's ``alg`` or its type's default, and ``enc``).
+    """
     algorithm = resolve_signing_alg(key, alg)
     key_obj = key.signing_key_for(algorithm)
     extra = dict(header or {})
@@ -92,7 +101,10 @@ def encode(
         + b64url_encode(dump_json(_claims_for_encoding(claims)))
     )
     signature = algorithm.sign(key_obj, signing_input.encode("ascii"))
-    return signing_input + "." + b64url_encode(signature)
+    token = signing_input + "." + b64url_encode(signature)
+    if encrypt_to is None:
+        return token
+    return _jwe.encrypt(token, encrypt_to, enc=enc, header={"cty": "JWT"})
 
 
 def decode(
@@ -101,11 +113,20 @@ def decode(
     *,
     policy: ClaimsPolicy = DEFAULT_POLICY,
     understood_crit: Collection[str] = (),
+    decrypt_with: Keys | None = None,
+    decrypt_policy: _jwe.JWEPolicy | None = None,
 ) -> VerifiedJWT:
     """Verify a compact JWT's signature with ``keys`` and its claims with ``policy``.
 
+    With ``decrypt_with``, the token must be a nested JWT (a 5-segment JWE with
+    ``cty: JWT`` around a signed JWT): it is decrypted with those keys under
+    ``decrypt_policy``, then the inner JWT is verified as above. Without it, an
+    encrypted token is never accepted (S23).
+
     Raises only :class:`~tokensmith.jose.errors.JoseError` subclasses for bad tokens.
     """
+    if decrypt_with is not None:
+        return _decode_nested(token, keys, policy, understood_crit, decrypt_with, decrypt_policy)
     limits = policy.limits
     header_b64, payload_b64, signature_b64 = split_compact(token, limits)
     header = parse_protected(header_b64, limits)
@@ -119,11 +140,43 @@ def decode(
     signature = b64url_decode(signature_b64, what="signature")
     if len(payload_b64) > (limits.max_payload * 4 + 2) // 3:
         raise LimitExceededError(f"claims are larger than {limits.max_payload} bytes")
+    if not is_b64url(payload_b64):
+        raise MalformedError(
+            "claims have characters outside base64url (padding, whitespace, '+' or '/')",
+            code="jose_bad_base64",
+        )
     signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
     key = verify_signature(keys, header, alg, signing_input, signature)
     claims = _parse_claims(payload_b64, limits)
     policy.validate(claims)
     return VerifiedJWT(header=header, claims=claims, key=key)
+
+
+def _decode_nested(
+    token: str | bytes,
+    keys: Keys,
+    policy: ClaimsPolicy,
+    understood_crit: Collection[str],
+    decrypt_with: Keys,
+    decrypt_policy: _jwe.JWEPolicy | None,
+) -> VerifiedJWT:
+    """Sign-then-encrypt (RFC 7519 §5.2, §11.2). Only a signed JWT inside (S23)."""
+    limits = policy.limits
+    if isinstance(token, str) and len(token) <= limits.max_token and token.count(".") == 2:
+        raise MalformedError(
+            "this JWT is signed but not encrypted; decrypt_with needs a nested JWT",
+            code="jwt_not_encrypted",
+        )
+    jwe_policy = decrypt_policy if decrypt_policy is not None else _jwe.JWEPolicy(limits=limits)
+    outer = _jwe.decrypt(token, decrypt_with, policy=jwe_policy)
+    cty = outer.header.get("cty")
+    if type(cty) is not str or cty.upper() != "JWT":
+        raise MalformedError("a nested JWT's JWE has 'cty: JWT'", code="jwt_not_signed")
+    inner = outer.plaintext
+    if inner.count(b".") != 2:
+        # An encrypted-only token (claims, or another JWE, inside) is never a signed JWT.
+        raise MalformedError("a nested JWT holds a signed JWT", code="jwt_not_signed")
+    return decode(inner, keys, policy=policy, understood_crit=understood_crit)
 
 
 def _parse_claims(payload_b64: str, limits: Limits) -> dict[str, Any]:

@@ -55,9 +55,16 @@ def test_s1_alg_none_rejected_by_verify_json(
     alg: str, signature: str, hs256: JWK, rs256: JWK
 ) -> None:
     payload = seg(b"payload")
-    flattened_protected = {"payload": payload, "protected": seg({"alg": alg}), "signature": signature}
+    flattened_protected = {
+        "payload": payload,
+        "protected": seg({"alg": alg}),
+        "signature": signature,
+    }
     flattened_unprotected = {"payload": payload, "header": {"alg": alg}, "signature": signature}
-    general = {"payload": payload, "signatures": [{"protected": seg({"alg": alg}), "signature": signature}]}
+    general = {
+        "payload": payload,
+        "signatures": [{"protected": seg({"alg": alg}), "signature": signature}],
+    }
     for obj in (flattened_protected, flattened_unprotected, general):
         for keys in _keys(hs256, rs256):
             with rejected("jose_alg_not_allowed"):
@@ -82,4 +89,8 @@ def test_s1_none_cannot_be_put_in_an_allow_list(alg: str, hs256: JWK) -> None:
     with pytest.raises(ValueError, match="none"):
         jws.verify(token, hs256, algorithms=[alg])
     with pytest.raises(ValueError, match="none"):
-        jws.verify_json({"payload": "", "protected": seg({"alg": alg}), "signature": ""}, hs256, algorithms=[alg])
+        jws.verify_json(
+            {"payload": "", "protected": seg({"alg": alg}), "signature": ""},
+            hs256,
+            algorithms=[alg],
+        )

@@ -56,9 +56,7 @@ def no_side_effects(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 
 @pytest.mark.parametrize("kid", HOSTILE_KIDS, ids=repr)
-def test_s5_hostile_kid_finds_no_key(
-    kid: Any, hs256: JWK, no_side_effects: list[str]
-) -> None:
+def test_s5_hostile_kid_finds_no_key(kid: Any, hs256: JWK, no_side_effects: list[str]) -> None:
     """The attacker signs with the "content" of the path their kid points at
     (empty for /dev/null) or any guess: no key is found, nothing is opened or run."""
     keys = JWKSet([hs256, JWK.generate("HS256", kid="other")])

@@ -73,7 +73,7 @@ def test_s6_group_orders_are_right(alg: str) -> None:
     """The constants below are the real orders: n is out of range, n-1 is not."""
     curve, n, _ = CURVES[alg]
     ec.derive_private_key(n - 1, curve)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"range|invalid|private"):
         ec.derive_private_key(n, curve)
 
 
@@ -168,7 +168,7 @@ def test_s6_wycheproof_p1363_invalid_signatures_rejected(alg: str, vectors_dir: 
 def test_s6_header_cannot_choose_a_weaker_curve(keys: dict[str, JWK]) -> None:
     """A P-256 key never verifies an ES384/ES512 token (the key decides the family)."""
     token = jwt.encode(CLAIMS, keys["ES384"])
-    header, payload, signature = token.split(".")
+    _header, payload, signature = token.split(".")
     for alg in ("ES384", "ES512", "ES256K"):
         forged = f"{seg({'alg': alg})}.{payload}.{signature}"
         with rejected("jwk_not_usable"):

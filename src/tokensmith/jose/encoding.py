@@ -13,6 +13,7 @@ from __future__ import annotations
 import binascii
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,7 +132,7 @@ _DECODER = json.JSONDecoder(
 )
 
 
-_SCAN_ONCE = _DECODER.scan_once
+_SCAN_ONCE: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def _max_depth_exceeded(value: Any, max_depth: int) -> bool:

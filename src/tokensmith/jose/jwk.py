@@ -641,7 +641,7 @@ class JWK:
         if self._private is not None:
             enc: serialization.KeySerializationEncryption = (
                 serialization.BestAvailableEncryption(password)
-                if password
+                if password is not None
                 else serialization.NoEncryption()
             )
             return self._private.private_bytes(  # type: ignore[no-any-return]

@@ -41,6 +41,8 @@ def _as_tuple(value: str | Collection[str] | None, what: str) -> tuple[str, ...]
     if value is None:
         return None
     if isinstance(value, str):
+        if not value:
+            raise ValueError(f"{what} must not be an empty string")
         return (value,)
     items = tuple(value)
     if not items or not all(type(v) is str and v for v in items):

@@ -7,6 +7,7 @@ import click
 from .. import __version__
 from .jwk_cmd import jwk
 from .jwt_cmd import jwt_group
+from .server_cmds import register_server_commands
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,3 +24,4 @@ def cli() -> None:
 
 cli.add_command(jwk)
 cli.add_command(jwt_group)
+register_server_commands(cli)

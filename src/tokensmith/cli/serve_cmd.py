@@ -1,0 +1,80 @@
+"""``tokensmith serve``: the auth server on uvicorn."""
+
+from __future__ import annotations
+
+import click
+
+from ..issuer.service import Issuer
+from ..server.master_key import MasterKeyError, resolve_master_key
+from .server_common import settings_options, settings_or_exit
+
+
+@click.command()
+@click.option("--host", help="Address to listen on (default 127.0.0.1; $TOKENSMITH_HOST).")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), help="Port (default 8000; $TOKENSMITH_PORT)."
+)
+@settings_options
+def serve(
+    host: str | None, port: int | None, data_dir: str | None, config_file: str | None
+) -> None:
+    """Run the auth server: accounts, login, rotating refresh tokens, JWKS.
+
+    \b
+    First start creates DATA_DIR with the SQLite database, the master key (master.key,
+    mode 0600) and the signing keys. While no admin exists it prints a one-time setup
+    token; or create the admin with: tokensmith users add NAME --admin
+    """
+    import uvicorn
+
+    from ..server import create_app
+    from ..server.logs import configure_logging
+
+    settings = settings_or_exit(config_file, host=host, port=port, data_dir=data_dir)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        resolve_master_key(settings)
+    except (OSError, MasterKeyError, ValueError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    configure_logging(settings.log_level)
+    base = settings.issuer_url
+    bind = f"[{settings.host}]" if ":" in settings.host else settings.host
+
+    async def started(issuer: Issuer) -> None:
+        click.echo(f"tokensmith listening on http://{bind}:{settings.port}")
+        click.echo(f"  issuer:   {base}")
+        click.echo(f"  data dir: {settings.data_dir.resolve()}")
+        click.echo(f"  docs:     http://{bind}:{settings.port}/docs")
+        if settings.test_clock_file is not None:
+            click.echo(f"  WARNING: test clock file {settings.test_clock_file} is in use")
+        token = await issuer.setup_token()
+        if token is not None:
+            click.echo(
+                "\nNo admin account yet. Create one with this one-time setup token "
+                f"(valid {settings.setup_token_ttl // 3600} h):\n"
+                f"  curl -X POST http://{bind}:{settings.port}/auth/setup "
+                "-H 'Content-Type: application/json' \\\n"
+                f'    -d \'{{"setup_token": "{token}", "username": "admin", '
+                '"password": "..."}\'\n'
+                "or from the command line: tokensmith users add NAME --admin"
+                f" --data-dir {settings.data_dir}\n"
+            )
+
+    app = create_app(settings, on_started=started)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        log_level=settings.log_level,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=3,
+        h11_max_incomplete_event_size=settings.max_header_bytes + 16384,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        raise SystemExit(1)

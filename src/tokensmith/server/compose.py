@@ -1,0 +1,89 @@
+"""Building the issuer from settings: the pieces of the composition root.
+
+Used by :func:`tokensmith.server.app.create_app` and by the operator commands (``users``,
+``keys``), so both open the same database with the same master key.
+"""
+
+from __future__ import annotations
+
+from ..issuer.config import Argon2Params, IssuerConfig, RateLimitRule, RateLimits
+from ..issuer.service import Issuer
+from ..settings import Settings, SettingsError
+from ..store import Stores, open_stores
+from .clock import make_clock
+from .master_key import resolve_master_key
+
+
+def issuer_config(settings: Settings) -> IssuerConfig:
+    """The :class:`IssuerConfig` the settings describe (SettingsError if it refuses them)."""
+    defaults = RateLimits()
+    try:
+        return IssuerConfig(
+            issuer=settings.issuer_url,
+            audience=tuple(settings.audience),
+            access_ttl=settings.access_ttl,
+            refresh_idle_ttl=settings.refresh_idle_ttl,
+            refresh_absolute_ttl=settings.refresh_absolute_ttl,
+            refresh_grace=settings.refresh_grace,
+            signing_alg=settings.signing_alg,
+            key_rotation=settings.key_rotation,
+            jwks_max_age=settings.jwks_max_age,
+            registration=settings.registration,
+            password_min=settings.password_min,
+            password_max=settings.password_max,
+            argon2=Argon2Params(
+                time_cost=settings.argon2_time_cost,
+                memory_cost=settings.argon2_memory_cost,
+                parallelism=settings.argon2_parallelism,
+            ),
+            password_workers=settings.password_workers,
+            rate_limits=RateLimits(
+                enabled=settings.rate_limits,
+                account=RateLimitRule(
+                    settings.rate_account_limit,
+                    float(settings.rate_account_window),
+                    defaults.account.backoff,
+                    defaults.account.max_backoff,
+                ),
+                address=RateLimitRule(
+                    settings.rate_address_limit,
+                    float(settings.rate_address_window),
+                    defaults.address.backoff,
+                    defaults.address.max_backoff,
+                ),
+                register=RateLimitRule(
+                    settings.rate_register_limit,
+                    float(settings.rate_register_window),
+                    defaults.register.backoff,
+                    defaults.register.max_backoff,
+                ),
+            ),
+            first_party_client_id=settings.first_party_client_id,
+            default_scope=settings.default_scope,
+            extra_claims=settings.extra_claims,
+            setup_token_ttl=settings.setup_token_ttl,
+            invite_ttl=settings.invite_ttl,
+            username_max=settings.username_max,
+        )
+    except (TypeError, ValueError) as exc:
+        raise SettingsError([f"settings: {exc}"]) from None
+
+
+async def open_issuer(settings: Settings) -> tuple[Issuer, Stores]:
+    """Open the stores (migrating the database) and the Issuer over them.
+
+    Creates the data dir (0700) and, without ``TOKENSMITH_MASTER_KEY``, the master key
+    file. The caller closes both: ``await issuer.close(); await stores.close()``.
+    """
+    config = issuer_config(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    master_key = resolve_master_key(settings)
+    stores = await open_stores(settings.database)
+    try:
+        issuer = await Issuer.open(
+            config, stores, master_key=master_key, clock=make_clock(settings.test_clock_file)
+        )
+    except BaseException:
+        await stores.close()
+        raise
+    return issuer, stores

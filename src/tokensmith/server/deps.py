@@ -1,0 +1,65 @@
+"""Request-scoped helpers: the Issuer, the request context, the bearer token."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from fastapi import Request
+
+from ..issuer.errors import AuthError
+from ..issuer.service import Issuer, RequestContext
+from ..settings import Settings
+
+
+def issuer_of(request: Request) -> Issuer:
+    issuer: Issuer | None = getattr(request.app.state, "issuer", None)
+    if issuer is None:
+        raise AuthError("not_ready", "the server is starting or stopping")
+    return issuer
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def client_ip(request: Request) -> str | None:
+    if settings_of(request).trust_forwarded:
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded:
+            return forwarded.split(",")[0].strip()[:64] or None
+    return request.client.host if request.client else None
+
+
+def context(request: Request) -> RequestContext:
+    agent = request.headers.get("user-agent")
+    return RequestContext(ip=client_ip(request), user_agent=agent[:256] if agent else None)
+
+
+def bearer_token(request: Request) -> str:
+    """The token of ``Authorization: Bearer ...``; 401 with a Bearer challenge otherwise."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise AuthError("unauthorized", "an access token is required (Authorization: Bearer)")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise AuthError("invalid_token", "the Authorization header is not 'Bearer <token>'")
+    return token
+
+
+async def access_claims(request: Request) -> Any:
+    """The verified claims of the request's access token (signature, expiry, denylist)."""
+    return await issuer_of(request).authenticate(bearer_token(request))
+
+
+def is_admin(claims: Any) -> bool:
+    roles = getattr(claims, "roles", None)
+    if roles is None and isinstance(claims, dict):
+        roles = claims.get("roles")
+    return isinstance(roles, (list, tuple)) and "admin" in roles
+
+
+def secret_matches(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())

@@ -1,0 +1,96 @@
+"""``GET /auth/revocations``: the revocation feed as Server-Sent Events.
+
+Authenticated with ``Authorization: Bearer <token>`` where the token is either the
+configured ``revocation_feed_secret`` or an access token whose ``roles`` include
+``admin``. Each event::
+
+    id: 42
+    event: revocation
+    data: {"id": 42, "kind": "jti", "value": "...", "created_at": ..., "expires_at": ...}
+
+On connect the feed replays every unexpired event after ``Last-Event-ID`` (the header an
+EventSource sends on reconnect) or ``?after=N`` (all of them when neither is given), then
+streams new ones; a ``: keep-alive`` comment goes out when nothing happened for a while.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from ..issuer.errors import AuthError
+from ..issuer.service import Issuer, RevocationEvent
+from .deps import bearer_token, issuer_of, secret_matches, settings_of
+
+router = APIRouter(tags=["revocation feed"])
+KEEPALIVE_SECONDS = 15.0
+#: how long one wait lasts: bounds how late a disconnect or a shutdown is noticed
+WAIT_SECONDS = 1.0
+PAGE = 500
+
+
+async def _authorize(request: Request) -> None:
+    token = bearer_token(request)
+    secret = settings_of(request).revocation_feed_secret
+    if secret is not None and secret_matches(token, secret.get_secret_value()):
+        return
+    claims = await issuer_of(request).authenticate(token)
+    if not claims.is_admin:
+        raise AuthError("forbidden", "the revocation feed needs an admin token or the feed secret")
+
+
+def _start_after(request: Request) -> int | None:
+    raw = request.headers.get("last-event-id") or request.query_params.get("after")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise AuthError("invalid_request", "Last-Event-ID / after must be an event id")
+    return int(raw)
+
+
+def format_event(event: RevocationEvent) -> str:
+    data = json.dumps(event.to_dict(), separators=(",", ":"))
+    return f"id: {event.id}\nevent: revocation\ndata: {data}\n\n"
+
+
+async def _stream(request: Request, issuer: Issuer, after: int | None) -> AsyncIterator[str]:
+    stopping: asyncio.Event = request.app.state.stopping
+    yield "retry: 3000\n\n"
+    while True:  # the backlog, page by page
+        events = await issuer.revocation_events(after=after, limit=PAGE)
+        for event in events:
+            yield format_event(event)
+            after = event.id
+        if len(events) < PAGE:
+            break
+    quiet = 0.0
+    while not stopping.is_set():
+        if await request.is_disconnected():
+            return
+        events = await issuer.wait_for_revocations(after=after, timeout=WAIT_SECONDS)
+        if not events:
+            quiet += WAIT_SECONDS
+            if quiet >= KEEPALIVE_SECONDS:
+                quiet = 0.0
+                yield ": keep-alive\n\n"
+            continue
+        quiet = 0.0
+        for event in events:
+            yield format_event(event)
+            after = event.id
+
+
+@router.get("/auth/revocations", response_class=StreamingResponse)
+async def revocations(request: Request) -> StreamingResponse:
+    """Stream revocation events (text/event-stream); resume with ``Last-Event-ID``."""
+    await _authorize(request)
+    after = _start_after(request)
+    return StreamingResponse(
+        _stream(request, issuer_of(request), after),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,78 @@
+"""JSON-line logging for the server, and an access log that never sees a secret.
+
+The access log writes method, path (no query string), status, duration and client address;
+never the query string, the ``Authorization`` header, cookies or a body (S27).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from .limits import ASGIApp, Message, Receive, Scope, Send
+
+access_log = logging.getLogger("tokensmith.access")
+
+
+class JSONFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": round(record.created, 3),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update(fields)
+        entry["msg"] = record.getMessage()
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JSONFormatter())
+    root = logging.getLogger("tokensmith")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
+
+
+class AccessLog:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 0
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            client = scope.get("client")
+            access_log.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status or 500,
+                extra={
+                    "fields": {
+                        "event": "http",
+                        "method": scope["method"],
+                        "path": scope["path"][:256],
+                        "status": status or 500,
+                        "ms": round((time.perf_counter() - start) * 1000, 2),
+                        "client": client[0] if client else None,
+                    }
+                },
+            )

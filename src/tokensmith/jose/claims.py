@@ -35,6 +35,7 @@ MAX_LEEWAY: Final = 300.0
 MAX_NUMERIC_DATE: Final = 253402300799
 _DATE_CLAIMS: Final = ("exp", "nbf", "iat")
 _STRING_CLAIMS: Final = ("iss", "sub", "jti")
+_MISSING: Final[Any] = object()
 
 
 def _as_tuple(value: str | Collection[str] | None, what: str) -> tuple[str, ...] | None:
@@ -146,21 +147,29 @@ class ClaimsPolicy:
                 raise MissingClaimError(f"the token has no {name!r} claim")
         now = self.now()
         leeway = self.leeway
-        dates: dict[str, float] = {}
-        for name in _DATE_CLAIMS:
-            if name in claims:
-                dates[name] = _numeric_date(claims[name], name)
+        # One lookup per claim; a NumericDate that is a plain in-range int (the usual
+        # case) skips the general check, which decides everything else (S14).
+        get = claims.get
+        exp = get("exp", _MISSING)
+        nbf = get("nbf", _MISSING)
+        iat = get("iat", _MISSING)
+        if exp is not _MISSING and not (type(exp) is int and 0 <= exp <= MAX_NUMERIC_DATE):
+            exp = _numeric_date(exp, "exp")
+        if nbf is not _MISSING and not (type(nbf) is int and 0 <= nbf <= MAX_NUMERIC_DATE):
+            nbf = _numeric_date(nbf, "nbf")
+        if iat is not _MISSING and not (type(iat) is int and 0 <= iat <= MAX_NUMERIC_DATE):
+            iat = _numeric_date(iat, "iat")
         for name in _STRING_CLAIMS:
-            if name in claims and type(claims[name]) is not str:
+            value = get(name, _MISSING)
+            if value is not _MISSING and type(value) is not str:
                 raise InvalidClaimError(f"the {name!r} claim must be a string")
-        exp = dates.get("exp")
-        if exp is not None and now >= exp + leeway:
+        if exp is not _MISSING and now >= exp + leeway:
             raise ExpiredError("the token has expired")
-        nbf = dates.get("nbf")
-        if nbf is not None and now + leeway < nbf:
+        if nbf is not _MISSING and now + leeway < nbf:
             raise NotYetValidError("the token is not valid yet")
-        iat = dates.get("iat")
-        if iat is not None and now + leeway < iat:
+        if iat is _MISSING:
+            iat = None
+        elif now + leeway < iat:
             raise IssuedInFutureError("the token was issued in the future")
         if self.max_age is not None:
             if iat is None:
@@ -185,6 +194,10 @@ class ClaimsPolicy:
                 raise MissingClaimError("the token has no 'aud' claim")
             return
         aud = claims["aud"]
+        if type(aud) is str and audiences is not None:
+            if aud in audiences:
+                return
+            raise InvalidAudienceError("the token is not meant for this audience")
         if type(aud) is str:
             values: list[Any] = [aud]
         elif type(aud) is list and aud and all(type(v) is str for v in aud):

@@ -221,12 +221,33 @@ def dump_json(value: Any) -> bytes:
         raise ValueError(f"value cannot be serialized as strict JSON: {exc}") from None
 
 
+class FrozenDict(dict[str, Any]):
+    """A read-only ``dict``: what a cache hands out, so that no caller can change what
+    the next caller receives. Still a ``dict`` (``json.dumps`` and ``==`` work); every
+    mutating method raises ``TypeError``."""
+
+    __slots__ = ()
+
+    def _readonly(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("this mapping is read-only (it may be shared by a cache)")
+
+    __setitem__ = __delitem__ = __ior__ = _readonly
+    clear = pop = popitem = setdefault = update = _readonly
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __reduce__(self) -> Any:
+        return (dict, (dict(self),))
+
+
 def is_b64url(text: str) -> bool:
     return _B64URL_RE.fullmatch(text) is not None
 
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "FrozenDict",
     "Limits",
     "b64url_decode",
     "b64url_encode",

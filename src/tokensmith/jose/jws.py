@@ -7,6 +7,7 @@ dictionary lookup in the caller's :class:`JWKSet` (S5).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -14,6 +15,7 @@ from typing import Any, Final
 from .algorithms import SigningAlgorithm, signing_algorithm
 from .encoding import (
     DEFAULT_LIMITS,
+    FrozenDict,
     Limits,
     b64url_decode,
     b64url_encode,
@@ -293,6 +295,39 @@ def parse_protected(segment: str, limits: Limits) -> dict[str, Any]:
     )
 
 
+#: Protected headers already parsed, by their exact segment string: the headers of one
+#: issuer's tokens repeat (alg, kid, typ), so the verify hot path parses each once.
+_HEADER_CACHE: dict[str, FrozenDict] = {}
+_HEADER_CACHE_MAX: Final = 256
+_HEADER_CACHE_SEGMENT_MAX: Final = 512
+_SCALAR_TYPES: Final = frozenset({str, int, bool, float, type(None)})
+
+
+def parse_protected_shared(segment: str, limits: Limits) -> Mapping[str, Any]:
+    """:func:`parse_protected` for the verify hot path, with the same checks.
+
+    A short header whose members are all scalars (the usual ``alg``/``kid``/``typ``)
+    is returned as a read-only :class:`FrozenDict` and kept, keyed by the exact segment,
+    in a small bounded table: a hit returns what parsing that same string returned.
+    Headers with arrays or objects (``crit``, ``jwk``...) are parsed every time."""
+    header = _HEADER_CACHE.get(segment)
+    # len * 3 // 4 is the decoded size of unpadded base64url: the same S22 bound.
+    if header is not None and len(segment) * 3 // 4 <= limits.max_header:
+        return header
+    parsed = parse_protected(segment, limits)
+    if len(segment) > _HEADER_CACHE_SEGMENT_MAX or not all(
+        type(v) in _SCALAR_TYPES for v in parsed.values()
+    ):
+        return parsed
+    header = FrozenDict(parsed)
+    if len(_HEADER_CACHE) >= _HEADER_CACHE_MAX:
+        # KeyError / RuntimeError / StopIteration: raced with another thread; harmless.
+        with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+            del _HEADER_CACHE[next(iter(_HEADER_CACHE))]
+    _HEADER_CACHE[segment] = header
+    return header
+
+
 def verify(
     token: str | bytes,
     keys: Keys,
@@ -306,7 +341,7 @@ def verify(
     keys' type allows, never ``none``)."""
     _check_algorithms(algorithms)
     header_b64, payload_segment, signature_b64 = split_compact(token, limits)
-    header = parse_protected(header_b64, limits)
+    header = parse_protected_shared(header_b64, limits)
     alg = resolve_verify_alg(header, algorithms)
     check_crit(header, None, understood_crit)
     b64 = read_b64(header, None)

@@ -29,6 +29,7 @@ from .jws import (
     build_protected_header,
     check_crit,
     parse_protected,
+    parse_protected_shared,
     resolve_signing_alg,
     resolve_verify_alg,
     split_compact,
@@ -129,7 +130,7 @@ def decode(
         return _decode_nested(token, keys, policy, understood_crit, decrypt_with, decrypt_policy)
     limits = policy.limits
     header_b64, payload_b64, signature_b64 = split_compact(token, limits)
-    header = parse_protected(header_b64, limits)
+    header = parse_protected_shared(header_b64, limits)
     alg = resolve_verify_alg(header, policy.algorithms)
     if "b64" in header:
         raise MalformedError("'b64' (RFC 7797) is not allowed in a JWT", code="jwt_malformed")

@@ -10,7 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tokensmith.jose import jws, jwt
 from tokensmith.jose.encoding import (
+    DEFAULT_LIMITS,
+    Limits,
     _b64url_decode_checked,
     b64url_decode,
     b64url_encode,
@@ -18,6 +21,7 @@ from tokensmith.jose.encoding import (
     parse_json,
 )
 from tokensmith.jose.errors import LimitExceededError, MalformedError
+from tokensmith.jose.jwk import JWK
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
@@ -87,3 +91,56 @@ def test_dump_json_is_compact_utf8_and_refuses_nan() -> None:
     with pytest.raises(ValueError, match="strict JSON"):
         dump_json({"a": float("nan")})
     assert json.loads(dump_json({"x": 1.5})) == {"x": 1.5}
+
+
+# ---- the shared protected-header table (jws.parse_protected_shared) -------------------
+
+
+def _hs256_token(header_extra: dict | None = None) -> tuple[str, JWK]:
+    key = JWK.generate("HS256", kid="hot")
+    return jwt.encode({"sub": "a", "exp": 4_000_000_000}, key, header=header_extra), key
+
+
+def test_shared_header_is_read_only_so_callers_cannot_poison_the_next_decode() -> None:
+    token, key = _hs256_token()
+    first = jwt.decode(token, key)
+    with pytest.raises(TypeError):
+        first.header["alg"] = "none"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        first.header.update(alg="none")  # type: ignore[attr-defined]
+    second = jwt.decode(token, key)
+    assert second.header == {"alg": "HS256", "kid": "hot", "typ": "JWT"}
+    assert json.loads(json.dumps(second.header)) == dict(second.header)
+
+
+def test_s22_shared_header_still_obeys_the_callers_limits() -> None:
+    token, key = _hs256_token()
+    jwt.decode(token, key)  # now in the table
+    with pytest.raises(LimitExceededError):
+        jws.verify(token, key, limits=Limits(max_header=10))
+
+
+def test_s11_headers_with_arrays_are_not_shared() -> None:
+    segment = b64url_encode(dump_json({"alg": "HS256", "crit": ["x"], "x": 1}))
+    a = jws.parse_protected_shared(segment, DEFAULT_LIMITS)
+    b = jws.parse_protected_shared(segment, DEFAULT_LIMITS)
+    assert a == b
+    assert a is not b
+    a["crit"].append("y")  # type: ignore[index]
+    assert jws.parse_protected_shared(segment, DEFAULT_LIMITS)["crit"] == ["x"]
+
+
+def test_s12_duplicate_header_member_refused_on_the_shared_path() -> None:
+    segment = b64url_encode(b'{"alg":"HS256","alg":"none"}')
+    for _ in range(2):
+        with pytest.raises(MalformedError) as info:
+            jws.parse_protected_shared(segment, DEFAULT_LIMITS)
+        assert info.value.code == "jose_duplicate_member"
+
+
+def test_header_table_stays_bounded() -> None:
+    for i in range(jws._HEADER_CACHE_MAX + 50):
+        jws.parse_protected_shared(
+            b64url_encode(dump_json({"alg": "HS256", "kid": str(i)})), DEFAULT_LIMITS
+        )
+    assert len(jws._HEADER_CACHE) <= jws._HEADER_CACHE_MAX

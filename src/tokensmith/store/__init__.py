@@ -6,9 +6,6 @@ PostgreSQL at scale) with Alembic migrations applied at start.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-
 from .errors import DuplicateError, StoreError
 from .protocols import (
     AuditStore,
@@ -31,6 +28,7 @@ from .records import (
     SessionRecord,
     UserRecord,
 )
+from .stores import Stores
 
 __all__ = [
     "AuditRecord",
@@ -56,28 +54,6 @@ __all__ = [
     "memory_stores",
     "open_stores",
 ]
-
-
-async def _nothing() -> None:
-    return None
-
-
-@dataclass(frozen=True)
-class Stores:
-    """One of each store; ``close`` releases the backend (a connection pool)."""
-
-    users: UserStore
-    sessions: SessionStore
-    refresh_tokens: RefreshTokenStore
-    keys: KeyStore
-    revocations: RevocationStore
-    audit: AuditStore
-    invites: InviteStore
-    setup_tokens: SetupTokenStore
-    rate_limiter: RateLimiter
-    close: Callable[[], Awaitable[None]] = field(default=_nothing)
-    #: a short description for logs and ``/readyz`` (never a password)
-    description: str = "memory"
 
 
 def memory_stores() -> Stores:

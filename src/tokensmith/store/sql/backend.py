@@ -1,0 +1,604 @@
+"""The SQL backend (SQLAlchemy 2 Core, async): one implementation for SQLite and PostgreSQL.
+
+Decisions under concurrency are single conditional statements checked by ``rowcount``
+(never read-then-write): consuming a refresh token, redeeming an invite or the setup
+token, promoting keys. Revocation ids are allocated under a transaction-scoped advisory
+lock on PostgreSQL so that they become visible in id order (the feed resumes by id);
+SQLite has one writer at a time anyway.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..errors import DuplicateError
+from ..records import (
+    AuditRecord,
+    ConsumeResult,
+    InviteRecord,
+    KeyRecord,
+    RefreshTokenRecord,
+    RevocationKind,
+    RevocationRecord,
+    SessionRecord,
+    UserRecord,
+)
+from .schema import (
+    audit_events,
+    invites,
+    refresh_tokens,
+    revocations,
+    sessions,
+    setup_tokens,
+    signing_keys,
+    users,
+)
+
+__all__ = [
+    "SqlAuditStore",
+    "SqlInviteStore",
+    "SqlKeyStore",
+    "SqlRefreshTokenStore",
+    "SqlRevocationStore",
+    "SqlSessionStore",
+    "SqlSetupTokenStore",
+    "SqlUserStore",
+]
+
+_REVOCATION_LOCK = 0x7265766F6B  # "revok"
+
+
+class _Conflict(Exception):
+    """Raised inside a transaction to roll it back: the expected state changed."""
+
+
+class _Sql:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+
+
+def _inserted_id(result: Any) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _roles_out(value: str) -> tuple[str, ...]:
+    return tuple(r for r in value.split(" ") if r)
+
+
+def _user(row: Any) -> UserRecord:
+    return UserRecord(
+        id=row.id,
+        username=row.username,
+        username_key=row.username_key,
+        password_hash=row.password_hash,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        roles=_roles_out(row.roles),
+        disabled_at=row.disabled_at,
+    )
+
+
+class SqlUserStore(_Sql):
+    async def create(self, user: UserRecord) -> None:
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    users.insert().values(
+                        id=user.id,
+                        username=user.username,
+                        username_key=user.username_key,
+                        password_hash=user.password_hash,
+                        roles=" ".join(user.roles),
+                        created_at=user.created_at,
+                        updated_at=user.updated_at,
+                        disabled_at=user.disabled_at,
+                    )
+                )
+        except IntegrityError as exc:
+            raise DuplicateError(f"user {user.username!r} exists") from exc
+
+    async def get(self, user_id: str) -> UserRecord | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(users.select().where(users.c.id == user_id))).first()
+        return None if row is None else _user(row)
+
+    async def get_by_username(self, username_key: str) -> UserRecord | None:
+        async with self.engine.connect() as conn:
+            query = users.select().where(users.c.username_key == username_key)
+            row = (await conn.execute(query)).first()
+        return None if row is None else _user(row)
+
+    async def _update(self, user_id: str, **values: Any) -> bool:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                users.update().where(users.c.id == user_id).values(**values)
+            )
+        return result.rowcount == 1
+
+    async def set_password(self, user_id: str, password_hash: str, *, now: float) -> bool:
+        return await self._update(user_id, password_hash=password_hash, updated_at=now)
+
+    async def set_disabled(self, user_id: str, disabled_at: float | None, *, now: float) -> bool:
+        return await self._update(user_id, disabled_at=disabled_at, updated_at=now)
+
+    async def set_roles(self, user_id: str, roles: Sequence[str], *, now: float) -> bool:
+        return await self._update(user_id, roles=" ".join(roles), updated_at=now)
+
+    async def list(self, *, limit: int = 100, offset: int = 0) -> list[UserRecord]:
+        query = users.select().order_by(users.c.created_at, users.c.id).limit(limit).offset(offset)
+        async with self.engine.connect() as conn:
+            return [_user(row) for row in await conn.execute(query)]
+
+    async def count_with_role(self, role: str) -> int:
+        # roles are stored space-separated; match whole words
+        padded = sa.literal(" ") + users.c.roles + sa.literal(" ")
+        query = sa.select(sa.func.count()).where(padded.like(f"% {role} %"))
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+
+def _session(row: Any) -> SessionRecord:
+    return SessionRecord(
+        id=row.id,
+        user_id=row.user_id,
+        client_id=row.client_id,
+        scope=row.scope,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        expires_at=row.expires_at,
+        ip=row.ip,
+        user_agent=row.user_agent,
+        revoked_at=row.revoked_at,
+        revoked_reason=row.revoked_reason,
+    )
+
+
+class SqlSessionStore(_Sql):
+    async def create(self, session: SessionRecord) -> None:
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    sessions.insert().values(
+                        id=session.id,
+                        user_id=session.user_id,
+                        client_id=session.client_id,
+                        scope=session.scope,
+                        created_at=session.created_at,
+                        last_used_at=session.last_used_at,
+                        expires_at=session.expires_at,
+                        ip=session.ip,
+                        user_agent=session.user_agent,
+                        revoked_at=session.revoked_at,
+                        revoked_reason=session.revoked_reason,
+                    )
+                )
+        except IntegrityError as exc:
+            raise DuplicateError(f"session {session.id!r} exists or its user does not") from exc
+
+    async def get(self, session_id: str) -> SessionRecord | None:
+        async with self.engine.connect() as conn:
+            query = sessions.select().where(sessions.c.id == session_id)
+            row = (await conn.execute(query)).first()
+        return None if row is None else _session(row)
+
+    async def touch(self, session_id: str, *, now: float) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sessions.update().where(sessions.c.id == session_id).values(last_used_at=now)
+            )
+
+    async def revoke(self, session_id: str, *, now: float, reason: str) -> bool:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                sessions.update()
+                .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
+                .values(revoked_at=now, revoked_reason=reason)
+            )
+        return result.rowcount == 1
+
+    async def revoke_for_user(self, user_id: str, *, now: float, reason: str) -> list[str]:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                sessions.update()
+                .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
+                .values(revoked_at=now, revoked_reason=reason)
+                .returning(sessions.c.id)
+            )
+            return [row.id for row in result]
+
+    async def list_for_user(self, user_id: str, *, now: float) -> list[SessionRecord]:
+        query = (
+            sessions.select()
+            .where(
+                sessions.c.user_id == user_id,
+                sessions.c.revoked_at.is_(None),
+                sessions.c.expires_at > now,
+            )
+            .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
+        )
+        async with self.engine.connect() as conn:
+            return [_session(row) for row in await conn.execute(query)]
+
+    async def purge(self, *, before: float) -> int:
+        ended = sa.or_(
+            sessions.c.expires_at < before,
+            sa.and_(sessions.c.revoked_at.is_not(None), sessions.c.revoked_at < before),
+        )
+        async with self.engine.begin() as conn:
+            gone = sa.select(sessions.c.id).where(ended).scalar_subquery()
+            await conn.execute(refresh_tokens.delete().where(refresh_tokens.c.session_id.in_(gone)))
+            result = await conn.execute(sessions.delete().where(ended))
+        return result.rowcount
+
+
+def _token(row: Any) -> RefreshTokenRecord:
+    return RefreshTokenRecord(
+        token_hash=row.token_hash,
+        session_id=row.session_id,
+        user_id=row.user_id,
+        issued_at=row.issued_at,
+        expires_at=row.expires_at,
+        parent_hash=row.parent_hash,
+        consumed_at=row.consumed_at,
+    )
+
+
+def _token_values(token: RefreshTokenRecord) -> dict[str, Any]:
+    return {
+        "token_hash": token.token_hash,
+        "session_id": token.session_id,
+        "user_id": token.user_id,
+        "issued_at": token.issued_at,
+        "expires_at": token.expires_at,
+        "parent_hash": token.parent_hash,
+        "consumed_at": token.consumed_at,
+    }
+
+
+class SqlRefreshTokenStore(_Sql):
+    async def add(self, token: RefreshTokenRecord) -> None:
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(refresh_tokens.insert().values(**_token_values(token)))
+        except IntegrityError as exc:
+            raise DuplicateError("refresh token exists or its session does not") from exc
+
+    async def get(self, token_hash: str) -> RefreshTokenRecord | None:
+        async with self.engine.connect() as conn:
+            return await self._get(conn, token_hash)
+
+    @staticmethod
+    async def _get(conn: AsyncConnection, token_hash: str) -> RefreshTokenRecord | None:
+        query = refresh_tokens.select().where(refresh_tokens.c.token_hash == token_hash)
+        row = (await conn.execute(query)).first()
+        return None if row is None else _token(row)
+
+    @staticmethod
+    async def _child(conn: AsyncConnection, token_hash: str) -> RefreshTokenRecord | None:
+        query = (
+            refresh_tokens.select()
+            .where(refresh_tokens.c.parent_hash == token_hash)
+            .order_by(refresh_tokens.c.issued_at)
+            .limit(1)
+        )
+        row = (await conn.execute(query)).first()
+        return None if row is None else _token(row)
+
+    async def consume(
+        self, token_hash: str, now: float, *, child: RefreshTokenRecord | None = None
+    ) -> ConsumeResult:
+        async with self.engine.begin() as conn:
+            # the one decision: a conditional UPDATE; row locks (PostgreSQL) or the single
+            # writer (SQLite) make exactly one caller see rowcount == 1
+            result = await conn.execute(
+                refresh_tokens.update()
+                .where(
+                    refresh_tokens.c.token_hash == token_hash,
+                    refresh_tokens.c.consumed_at.is_(None),
+                )
+                .values(consumed_at=now)
+            )
+            if result.rowcount == 1:
+                if child is not None:
+                    await conn.execute(refresh_tokens.insert().values(**_token_values(child)))
+                token = await self._get(conn, token_hash)
+                return ConsumeResult(won=True, token=token, child=child)
+            token = await self._get(conn, token_hash)
+            if token is None:
+                return ConsumeResult(won=False, token=None)
+            return ConsumeResult(won=False, token=token, child=await self._child(conn, token_hash))
+
+
+def _key(row: Any) -> KeyRecord:
+    return KeyRecord(
+        kid=row.kid,
+        alg=row.alg,
+        state=row.state,
+        private_jwk=bytes(row.private_jwk),
+        public_jwk=row.public_jwk,
+        created_at=row.created_at,
+        activated_at=row.activated_at,
+        deactivated_at=row.deactivated_at,
+        retired_at=row.retired_at,
+        publish_until=row.publish_until,
+    )
+
+
+class SqlKeyStore(_Sql):
+    async def add(self, key: KeyRecord) -> bool:
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    signing_keys.insert().values(
+                        kid=key.kid,
+                        alg=key.alg,
+                        state=key.state,
+                        private_jwk=key.private_jwk,
+                        public_jwk=key.public_jwk,
+                        created_at=key.created_at,
+                        activated_at=key.activated_at,
+                        deactivated_at=key.deactivated_at,
+                        retired_at=key.retired_at,
+                        publish_until=key.publish_until,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def list(self) -> list[KeyRecord]:
+        query = signing_keys.select().order_by(signing_keys.c.created_at, signing_keys.c.kid)
+        async with self.engine.connect() as conn:
+            return [_key(row) for row in await conn.execute(query)]
+
+    async def get(self, kid: str) -> KeyRecord | None:
+        async with self.engine.connect() as conn:
+            query = signing_keys.select().where(signing_keys.c.kid == kid)
+            row = (await conn.execute(query)).first()
+        return None if row is None else _key(row)
+
+    async def promote(
+        self, *, next_kid: str, current_kid: str | None, now: float, publish_until: float
+    ) -> bool:
+        keys = signing_keys.c
+        try:
+            async with self.engine.begin() as conn:
+                if current_kid is not None:
+                    moved = await conn.execute(
+                        signing_keys.update()
+                        .where(keys.kid == current_kid, keys.state == "current")
+                        .values(state="previous", deactivated_at=now, publish_until=publish_until)
+                    )
+                    if moved.rowcount != 1:
+                        raise _Conflict
+                else:
+                    count = sa.select(sa.func.count()).where(keys.state == "current")
+                    if (await conn.execute(count)).scalar_one():
+                        raise _Conflict
+                older = keys.state == "previous"
+                if current_kid is not None:
+                    older = sa.and_(older, keys.kid != current_kid)
+                await conn.execute(
+                    signing_keys.update().where(older).values(state="retired", retired_at=now)
+                )
+                promoted = await conn.execute(
+                    signing_keys.update()
+                    .where(keys.kid == next_kid, keys.state == "next")
+                    .values(state="current", activated_at=now)
+                )
+                if promoted.rowcount != 1:
+                    raise _Conflict
+        except (_Conflict, IntegrityError):
+            return False
+        return True
+
+    async def retire(self, kid: str, *, now: float, publish_until: float) -> bool:
+        keys = signing_keys.c
+        until = sa.case(
+            (keys.publish_until.is_(None), publish_until),
+            else_=sa.func.least(keys.publish_until, publish_until)
+            if self.postgres
+            else sa.func.min(keys.publish_until, publish_until),
+        )
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                signing_keys.update()
+                .where(keys.kid == kid, keys.state.in_(("next", "previous")))
+                .values(state="retired", retired_at=now, publish_until=until)
+            )
+        return result.rowcount == 1
+
+    async def forget_private(self, kid: str) -> bool:
+        keys = signing_keys.c
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                signing_keys.update()
+                .where(keys.kid == kid, keys.state == "retired")
+                .values(private_jwk=b"")
+            )
+        return result.rowcount == 1
+
+
+def _revocation(row: Any) -> RevocationRecord:
+    return RevocationRecord(
+        id=int(row.id),
+        kind=row.kind,
+        value=row.value,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        not_before=row.not_before,
+    )
+
+
+class SqlRevocationStore(_Sql):
+    async def add(
+        self,
+        kind: RevocationKind,
+        value: str,
+        *,
+        now: float,
+        expires_at: float,
+        not_before: float | None = None,
+    ) -> RevocationRecord:
+        async with self.engine.begin() as conn:
+            if self.postgres:
+                # ids become visible in id order: a feed that resumes after id N never
+                # misses an N-1 committed later
+                await conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _REVOCATION_LOCK}
+                )
+            result = await conn.execute(
+                revocations.insert().values(
+                    kind=kind,
+                    value=value,
+                    created_at=now,
+                    expires_at=expires_at,
+                    not_before=not_before,
+                )
+            )
+            new_id = _inserted_id(result)
+        return RevocationRecord(
+            id=new_id,
+            kind=kind,
+            value=value,
+            created_at=now,
+            expires_at=expires_at,
+            not_before=not_before,
+        )
+
+    async def after(
+        self, after_id: int | None, *, now: float, limit: int = 500
+    ) -> list[RevocationRecord]:
+        query = (
+            revocations.select()
+            .where(revocations.c.id > (after_id or 0), revocations.c.expires_at > now)
+            .order_by(revocations.c.id)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [_revocation(row) for row in await conn.execute(query)]
+
+    async def last_id(self) -> int:
+        async with self.engine.connect() as conn:
+            if self.postgres:
+                # the sequence survives purges, so ids are never reused
+                query = sa.text(
+                    "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM revocations_id_seq"
+                )
+            else:
+                query = sa.text("SELECT seq FROM sqlite_sequence WHERE name = 'revocations'")
+            value = (await conn.execute(query)).scalar()
+        return int(value or 0)
+
+    async def purge(self, *, now: float) -> int:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(revocations.delete().where(revocations.c.expires_at <= now))
+        return result.rowcount
+
+
+def _audit(row: Any) -> AuditRecord:
+    return AuditRecord(
+        id=int(row.id),
+        kind=row.kind,
+        at=row.at,
+        user_id=row.user_id,
+        username=row.username,
+        session_id=row.session_id,
+        ip=row.ip,
+        user_agent=row.user_agent,
+        details=json.loads(row.details),
+    )
+
+
+class SqlAuditStore(_Sql):
+    async def append(self, record: AuditRecord) -> int:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                audit_events.insert().values(
+                    kind=record.kind,
+                    at=record.at,
+                    user_id=record.user_id,
+                    username=record.username,
+                    session_id=record.session_id,
+                    ip=record.ip,
+                    user_agent=record.user_agent,
+                    details=json.dumps(record.details, sort_keys=True, default=str),
+                )
+            )
+            return _inserted_id(result)
+
+    async def list(
+        self, *, limit: int = 100, user_id: str | None = None, kind: str | None = None
+    ) -> list[AuditRecord]:
+        query = audit_events.select().order_by(audit_events.c.id.desc()).limit(limit)
+        if user_id is not None:
+            query = query.where(audit_events.c.user_id == user_id)
+        if kind is not None:
+            query = query.where(audit_events.c.kind == kind)
+        async with self.engine.connect() as conn:
+            return [_audit(row) for row in await conn.execute(query)]
+
+
+class SqlInviteStore(_Sql):
+    async def add(self, invite: InviteRecord) -> None:
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    invites.insert().values(
+                        code_hash=invite.code_hash,
+                        created_at=invite.created_at,
+                        expires_at=invite.expires_at,
+                        created_by=invite.created_by,
+                        used_at=invite.used_at,
+                        used_by=invite.used_by,
+                    )
+                )
+        except IntegrityError as exc:
+            raise DuplicateError("invite exists") from exc
+
+    async def redeem(self, code_hash: str, *, now: float, used_by: str) -> bool:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                invites.update()
+                .where(
+                    invites.c.code_hash == code_hash,
+                    invites.c.used_at.is_(None),
+                    invites.c.expires_at > now,
+                )
+                .values(used_at=now, used_by=used_by)
+            )
+        return result.rowcount == 1
+
+
+class SqlSetupTokenStore(_Sql):
+    async def put(self, token_hash: str, *, now: float, expires_at: float) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(setup_tokens.delete())
+            await conn.execute(
+                setup_tokens.insert().values(
+                    token_hash=token_hash, created_at=now, expires_at=expires_at
+                )
+            )
+
+    async def redeem(self, token_hash: str, *, now: float) -> bool:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                setup_tokens.delete().where(
+                    setup_tokens.c.token_hash == token_hash, setup_tokens.c.expires_at > now
+                )
+            )
+        return result.rowcount == 1
+
+    async def exists(self, *, now: float) -> bool:
+        query = sa.select(sa.func.count()).where(setup_tokens.c.expires_at > now)
+        async with self.engine.connect() as conn:
+            return bool((await conn.execute(query)).scalar_one())

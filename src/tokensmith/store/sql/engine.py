@@ -1,0 +1,92 @@
+"""Engines and migrations: SQLite (WAL, busy timeout, foreign keys) and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+__all__ = ["MIGRATIONS_DIR", "create_engine", "describe", "migrate"]
+
+log = logging.getLogger("tokensmith.store")
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+#: pg_advisory_lock key serialising migrations of several processes starting at once
+_MIGRATION_LOCK = 0x746F6B656E  # "token"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def describe(database_url: str) -> str:
+    """The URL without its password, for logs."""
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
+def create_engine(database_url: str, **options: Any) -> AsyncEngine:
+    url = make_url(database_url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        if url.database in (None, "", ":memory:"):
+            raise ValueError("the SQL store needs a SQLite file (use the memory store instead)")
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        options.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    elif backend != "postgresql":
+        raise ValueError(f"unsupported database {backend!r}: use sqlite+aiosqlite or postgresql")
+    if backend == "postgresql":
+        options.setdefault("pool_pre_ping", True)
+    engine = create_async_engine(url, **options)
+    if backend == "sqlite":
+        sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _alembic_config(connection: Connection) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    from alembic import command
+
+    command.upgrade(_alembic_config(connection), "head")
+
+
+def current_revision(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Apply every Alembic migration up to head (idempotent; serialised on PostgreSQL)."""
+    async with engine.connect() as conn:
+        postgres = engine.dialect.name == "postgresql"
+        if postgres:
+            await conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
+            await conn.commit()
+        try:
+            await conn.run_sync(_upgrade)
+            await conn.commit()
+        finally:
+            if postgres:
+                await conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
+                await conn.commit()
+    log.debug("database migrated: %s", engine.url.render_as_string(hide_password=True))

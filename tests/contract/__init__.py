@@ -1,0 +1,1 @@
+"""Contract tests: every storage backend passes the same suite."""

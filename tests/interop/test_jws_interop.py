@@ -133,7 +133,7 @@ class JoserfcJWS(PeerJWS):
         algs = [s["alg"] for s in _protected_headers(obj)]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = rfc_jws.deserialize_json(obj, self._keyset(verifiers), algorithms=algs)  # type: ignore[arg-type]
+            result = rfc_jws.deserialize_json(obj, self._keyset(verifiers), algorithms=algs)
         return bytes(result.payload)
 
     def sign_compact(self, payload: bytes, signer: JWK, case: Case, header: dict[str, Any]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .jwe_cmd import jwe_group
 from .jwk_cmd import jwk
 from .jwt_cmd import jwt_group
 from .server_cmds import register_server_commands
@@ -23,5 +24,6 @@ def cli() -> None:
 
 
 cli.add_command(jwk)
+cli.add_command(jwe_group)
 cli.add_command(jwt_group)
 register_server_commands(cli)

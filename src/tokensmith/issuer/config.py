@@ -166,9 +166,8 @@ class IssuerConfig:
         if not isinstance(self.issuer, str) or not self.issuer.startswith(("http://", "https://")):
             raise ValueError(f"issuer must be an http(s) URL, got {self.issuer!r}")
         set_(self, "issuer", self.issuer.rstrip("/"))
-        if isinstance(self.audience, str):
-            set_(self, "audience", (self.audience,))
-        set_(self, "audience", tuple(self.audience))
+        audience: object = self.audience
+        set_(self, "audience", (audience,) if isinstance(audience, str) else tuple(self.audience))
         for name in (
             "access_ttl",
             "refresh_idle_ttl",

@@ -8,15 +8,42 @@ token/refresh endpoints, :class:`~tokensmith.issuer.errors.OAuthError` (RFC 6749
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import math
+import secrets
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tokensmith.store import Stores
+from tokensmith.jose import ClaimsPolicy, JoseError, jwt
+from tokensmith.store import (
+    DuplicateError,
+    InviteRecord,
+    RefreshTokenRecord,
+    RevocationRecord,
+    SessionRecord,
+    Stores,
+    UserRecord,
+)
+from tokensmith.store.records import RevocationKind
 
-from .config import IssuerConfig
-from .passwords import PasswordHasher
+from .accounts import LOGIN_PASSWORD_CEILING, check_password, normalise_username, username_key
+from .audit import AuditLog
+from .config import DAY, IssuerConfig, RateLimitRule
+from .denylist import Denylist
+from .errors import AuthError, OAuthError, RateLimitedError
+from .keys import KeyRing, LoadedKey, derive_key
+from .passwords import Argon2Hasher, PasswordHasher, Passwords
+from .tokens import (
+    RefreshSecrets,
+    access_claims,
+    hash_secret,
+    looks_like_refresh_token,
+    new_refresh_token,
+)
 
 __all__ = [
     "AccessClaims",
@@ -156,6 +183,38 @@ class AuditEvent:
 
 
 _NO_CONTEXT = RequestContext()
+#: an sid/sub denylist entry outlives the longest access token by this margin (a token
+#: minted while the revocation was being written is still covered)
+_DENY_MARGIN = 60
+_SESSION_RETENTION = DAY
+# RFC 7009 token type hints
+_ACCESS = "access_token"
+_REFRESH = "refresh_token"
+
+
+def _user_info(user: UserRecord) -> UserInfo:
+    return UserInfo(
+        id=user.id,
+        username=user.username,
+        roles=user.roles,
+        created_at=user.created_at,
+        disabled=user.disabled,
+    )
+
+
+def _event(record: RevocationRecord) -> RevocationEvent:
+    return RevocationEvent(
+        id=record.id,
+        kind=record.kind,
+        value=record.value,
+        created_at=record.created_at,
+        expires_at=record.expires_at,
+        not_before=record.not_before,
+    )
+
+
+def _invalid_grant(description: str) -> OAuthError:
+    return OAuthError("invalid_grant", description)
 
 
 class Issuer:
@@ -165,6 +224,26 @@ class Issuer:
     :meth:`close` when done. Safe to use from many tasks of one event loop; several
     processes may share one SQL database.
     """
+
+    def __init__(
+        self,
+        config: IssuerConfig,
+        stores: Stores,
+        *,
+        master_key: bytes,
+        clock: Callable[[], float],
+        hasher: PasswordHasher,
+    ) -> None:
+        self.config = config
+        self._stores = stores
+        self._clock = clock
+        self._keys = KeyRing(stores.keys, config=config, master_key=master_key, clock=clock)
+        self._refresh = RefreshSecrets(derive_key(master_key, "refresh-derivation"))
+        self.passwords = Passwords(hasher, workers=config.hash_workers)
+        self._audit = AuditLog(stores.audit, clock=clock)
+        self._denylist = Denylist()
+        self._revocation_signal = asyncio.Event()
+        self._closed = False
 
     @classmethod
     async def open(
@@ -179,13 +258,74 @@ class Issuer:
         """``master_key``: 32 bytes; private keys are encrypted under it (AES-GCM) and
         child refresh tokens derived from it. ``hasher``: tests only (the default is
         argon2id with ``config.argon2``). Creates the first signing keys when there are none."""
-        raise NotImplementedError
+        issuer = cls(
+            config,
+            stores,
+            master_key=master_key,
+            clock=clock,
+            hasher=hasher if hasher is not None else Argon2Hasher(config.argon2),
+        )
+        for event in await issuer._keys.maintain():
+            await issuer._audit.record("key_rotated", action=event)
+        await issuer._sync_denylist()
+        await issuer.passwords.prepare()
+        return issuer
 
     async def close(self) -> None:
         """Stop the hashing threads. Does not close ``stores`` (the caller owns them)."""
-        raise NotImplementedError
+        self._closed = True
+        self._notify_revocations()
+        self.passwords.close()
 
     # ---- accounts -------------------------------------------------------------------
+
+    async def _check_rate(self, *keys: str | None) -> None:
+        if not self.config.rate_limits.enabled:
+            return
+        now = self._clock()
+        wait = 0.0
+        for key in keys:
+            if key is not None:
+                wait = max(wait, await self._stores.rate_limiter.blocked_for(key, now=now))
+        if wait > 0:
+            raise RateLimitedError(math.ceil(wait))
+
+    async def _fail(self, key: str | None, rule: RateLimitRule) -> None:
+        if key is None or not self.config.rate_limits.enabled:
+            return
+        await self._stores.rate_limiter.failure(
+            key,
+            now=self._clock(),
+            limit=rule.limit,
+            window=rule.window,
+            backoff=rule.backoff,
+            max_backoff=rule.max_backoff,
+        )
+
+    async def _create_user(
+        self, *, username: str, password: str, roles: tuple[str, ...]
+    ) -> UserRecord:
+        name = normalise_username(username, self.config)
+        check_password(password, self.config)
+        key = username_key(name)
+        if await self._stores.users.get_by_username(key) is not None:
+            raise AuthError("username_taken", "this username is taken")
+        password_hash = await self.passwords.hash(password)
+        now = self._clock()
+        user = UserRecord(
+            id=str(uuid.uuid4()),
+            username=name,
+            username_key=key,
+            password_hash=password_hash,
+            created_at=now,
+            updated_at=now,
+            roles=roles,
+        )
+        try:
+            await self._stores.users.create(user)
+        except DuplicateError:
+            raise AuthError("username_taken", "this username is taken") from None
+        return user
 
     async def register(
         self,
@@ -198,7 +338,35 @@ class Issuer:
         """Create an account (per ``config.registration``). Errors: registration_closed,
         invite_required, username_taken, invalid_username, weak_password,
         password_too_long, rate_limited."""
-        raise NotImplementedError
+        mode = self.config.registration
+        if mode == "closed":
+            raise AuthError("registration_closed", "registration is closed")
+        if mode == "invite" and not invite:
+            raise AuthError("invite_required", "registration needs an invite")
+        address = None if ctx.ip is None else f"register:{ctx.ip}"
+        await self._check_rate(address)
+        await self._fail(address, self.config.rate_limits.register)
+        name = normalise_username(username, self.config)
+        check_password(password, self.config)
+        if await self._stores.users.get_by_username(username_key(name)) is not None:
+            raise AuthError("username_taken", "this username is taken")
+        if mode == "invite":
+            assert invite is not None
+            redeemed = await self._stores.invites.redeem(
+                hash_secret(invite), now=self._clock(), used_by=username_key(name)
+            )
+            if not redeemed:
+                raise AuthError("invite_required", "the invite is unknown, used or expired")
+        user = await self._create_user(username=name, password=password, roles=())
+        await self._audit.record(
+            "register",
+            user_id=user.id,
+            username=user.username,
+            ip=ctx.ip,
+            user_agent=ctx.user_agent,
+            invite=mode == "invite",
+        )
+        return _user_info(user)
 
     async def login(
         self,
@@ -211,7 +379,60 @@ class Issuer:
         """Check the password and start a session. Unknown user and wrong password give
         the same ``invalid_credentials`` after the same work (S26). Errors:
         invalid_credentials, account_disabled, rate_limited."""
-        raise NotImplementedError
+        key = username_key(username)
+        account = f"account:{key}"
+        address = None if ctx.ip is None else f"address:{ctx.ip}"
+        await self._check_rate(account, address)
+        if not isinstance(password, str) or len(password) > LOGIN_PASSWORD_CEILING:
+            password = ""
+        user = await self._stores.users.get_by_username(key) if key else None
+        if user is None:
+            await self.passwords.dummy_verify(password)
+            ok = False
+        else:
+            ok = bool(password) and await self.passwords.verify(user.password_hash, password)
+        if not ok:
+            await self._fail(account, self.config.rate_limits.account)
+            await self._fail(address, self.config.rate_limits.address)
+            await self._audit.record(
+                "login_failed",
+                user_id=None if user is None else user.id,
+                username=None if user is None else user.username,
+                ip=ctx.ip,
+                user_agent=ctx.user_agent,
+                reason="unknown_user" if user is None else "wrong_password",
+            )
+            raise AuthError("invalid_credentials", "the username or the password is wrong")
+        assert user is not None
+        if user.disabled:
+            await self._audit.record(
+                "login_failed",
+                user_id=user.id,
+                username=user.username,
+                ip=ctx.ip,
+                user_agent=ctx.user_agent,
+                reason="disabled",
+            )
+            raise AuthError("account_disabled", "this account is disabled")
+        if self.config.rate_limits.enabled:
+            await self._stores.rate_limiter.reset(account)
+        if self.passwords.needs_rehash(user.password_hash):
+            new_hash = await self.passwords.hash(password)
+            await self._stores.users.set_password(user.id, new_hash, now=self._clock())
+        client = client_id or self.config.first_party_client_id
+        if client != self.config.first_party_client_id:
+            raise OAuthError("invalid_client", f"unknown client {client!r}")
+        pair = await self._start_session(user, client_id=client, ctx=ctx)
+        await self._audit.record(
+            "login_ok",
+            user_id=user.id,
+            username=user.username,
+            session_id=pair.session_id,
+            ip=ctx.ip,
+            user_agent=ctx.user_agent,
+            client_id=client,
+        )
+        return pair
 
     async def change_password(
         self,
@@ -223,17 +444,107 @@ class Issuer:
     ) -> None:
         """Errors: invalid_credentials, weak_password, password_too_long, rate_limited.
         Other sessions of the user stay (call :meth:`logout_all` to end them)."""
-        raise NotImplementedError
+        user = await self._stores.users.get(user_id)
+        if user is None:
+            raise AuthError("invalid_credentials", "the username or the password is wrong")
+        account = f"account:{user.username_key}"
+        await self._check_rate(account)
+        ok = isinstance(old_password, str) and len(old_password) <= LOGIN_PASSWORD_CEILING
+        ok = ok and await self.passwords.verify(user.password_hash, old_password)
+        if not ok:
+            await self._fail(account, self.config.rate_limits.account)
+            await self._audit.record(
+                "password_change_failed",
+                user_id=user.id,
+                username=user.username,
+                ip=ctx.ip,
+                user_agent=ctx.user_agent,
+            )
+            raise AuthError("invalid_credentials", "the current password is wrong")
+        check_password(new_password, self.config)
+        new_hash = await self.passwords.hash(new_password)
+        await self._stores.users.set_password(user.id, new_hash, now=self._clock())
+        await self._audit.record(
+            "password_changed",
+            user_id=user.id,
+            username=user.username,
+            ip=ctx.ip,
+            user_agent=ctx.user_agent,
+        )
 
     async def get_user(self, *, user_id: str) -> UserInfo:
         """Errors: user_not_found."""
-        raise NotImplementedError
+        user = await self._stores.users.get(user_id)
+        if user is None:
+            raise AuthError("user_not_found", "no such user")
+        return _user_info(user)
 
     async def userinfo(self, claims: AccessClaims) -> dict[str, Any]:
         """OIDC-style userinfo for a verified token: ``sub``, ``preferred_username``, ``roles``."""
-        raise NotImplementedError
+        user = await self._stores.users.get(claims.sub)
+        if user is None or user.disabled:
+            raise AuthError("invalid_token", "the token's user does not exist or is disabled")
+        return {"sub": user.id, "preferred_username": user.username, "roles": list(user.roles)}
 
     # ---- tokens and sessions ---------------------------------------------------------
+
+    async def _start_session(
+        self, user: UserRecord, *, client_id: str, ctx: RequestContext
+    ) -> TokenPair:
+        now = self._clock()
+        session = SessionRecord(
+            id=secrets.token_urlsafe(16),
+            user_id=user.id,
+            client_id=client_id,
+            scope=self.config.default_scope,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + self.config.refresh_absolute_ttl,
+            ip=ctx.ip,
+            user_agent=None if ctx.user_agent is None else ctx.user_agent[:512],
+        )
+        await self._stores.sessions.create(session)
+        raw = new_refresh_token()
+        token = RefreshTokenRecord(
+            token_hash=hash_secret(raw),
+            session_id=session.id,
+            user_id=user.id,
+            issued_at=now,
+            expires_at=min(now + self.config.refresh_idle_ttl, session.expires_at),
+        )
+        await self._stores.refresh_tokens.add(token)
+        return self._pair(user, session, raw, token.expires_at, now)
+
+    def _pair(
+        self, user: UserRecord, session: SessionRecord, raw: str, refresh_expires: float, now: float
+    ) -> TokenPair:
+        return TokenPair(
+            access_token=self._mint(user, session, now),
+            expires_in=self.config.access_ttl,
+            refresh_token=raw,
+            refresh_expires_in=max(0, int(refresh_expires - now)),
+            session_id=session.id,
+            scope=session.scope,
+        )
+
+    def _mint(self, user: UserRecord, session: SessionRecord, now: float) -> str:
+        key = self._keys.signing_key
+        claims = access_claims(
+            issuer=self.config.issuer,
+            subject=user.id,
+            audience=self.config.audiences,
+            now=int(now),
+            ttl=self.config.access_ttl,
+            client_id=session.client_id,
+            scope=session.scope,
+            session_id=session.id,
+            roles=user.roles,
+            auth_time=int(session.created_at),
+            extra=self.config.extra_claims,
+        )
+        return jwt.encode(
+            claims, key, alg=self._keys.signing_alg, typ="at+jwt", header={"kid": key.kid}
+        )
 
     async def refresh(
         self,
@@ -246,9 +557,108 @@ class Issuer:
         A retry of the just-consumed token within ``refresh_grace`` gets the same child;
         reuse outside it, or of any older ancestor, revokes the whole session and denies
         its access tokens. Errors: OAuthError("invalid_grant") for unknown, expired,
-        consumed or revoked tokens; OAuthError("invalid_client") when ``client_id`` is
-        given and is not the session's."""
-        raise NotImplementedError
+        consumed or revoked tokens, or a token of another client (``client_id``)."""
+        if not looks_like_refresh_token(refresh_token):
+            raise _invalid_grant("the refresh token is malformed")
+        now = self._clock()
+        token_hash = hash_secret(refresh_token)
+        record = await self._stores.refresh_tokens.get(token_hash)
+        if record is None:
+            raise _invalid_grant("the refresh token is unknown")
+        session = await self._stores.sessions.get(record.session_id)
+        if session is None or session.revoked_at is not None:
+            raise _invalid_grant("the session of this refresh token has ended")
+        if client_id is not None and client_id != session.client_id:
+            raise _invalid_grant("the refresh token was issued to another client")
+        if now >= session.expires_at:
+            raise _invalid_grant("the session has expired; log in again")
+        if record.consumed_at is None and now >= record.expires_at:
+            raise _invalid_grant("the refresh token has expired; log in again")
+        child_raw = self._refresh.child_of(refresh_token)
+        child = RefreshTokenRecord(
+            token_hash=hash_secret(child_raw),
+            session_id=session.id,
+            user_id=session.user_id,
+            issued_at=now,
+            expires_at=min(now + self.config.refresh_idle_ttl, session.expires_at),
+            parent_hash=token_hash,
+        )
+        result = await self._stores.refresh_tokens.consume(token_hash, now, child=child)
+        if result.won:
+            child_expires = child.expires_at
+        elif (
+            result.is_grace_retry(now, self.config.refresh_grace)
+            and result.child is not None
+            and result.child.token_hash == child.token_hash
+        ):
+            child_expires = result.child.expires_at
+        else:
+            await self._end_session(session.id, reason="reuse_detected", user_id=session.user_id)
+            await self._audit.record(
+                "refresh_reuse_detected",
+                user_id=session.user_id,
+                session_id=session.id,
+                ip=ctx.ip,
+                user_agent=ctx.user_agent,
+                consumed_at=None if result.token is None else result.token.consumed_at,
+            )
+            raise _invalid_grant("refresh token reuse detected; the session has been revoked")
+        user = await self._stores.users.get(session.user_id)
+        if user is None or user.disabled:
+            await self._end_session(session.id, reason="user_disabled", user_id=session.user_id)
+            raise _invalid_grant("the account is disabled")
+        # a revocation that raced with this rotation wins
+        current = await self._stores.sessions.get(session.id)
+        if current is None or current.revoked_at is not None:
+            raise _invalid_grant("the session of this refresh token has ended")
+        if result.won:
+            await self._stores.sessions.touch(session.id, now=now)
+        await self._audit.record(
+            "refresh",
+            user_id=user.id,
+            session_id=session.id,
+            ip=ctx.ip,
+            user_agent=ctx.user_agent,
+            grace_retry=not result.won,
+        )
+        return self._pair(user, session, child_raw, child_expires, now)
+
+    async def _end_session(self, session_id: str, *, reason: str, user_id: str | None) -> bool:
+        now = self._clock()
+        if not await self._stores.sessions.revoke(session_id, now=now, reason=reason):
+            return False
+        await self._deny("sid", session_id, expires_at=now + self.config.access_ttl + _DENY_MARGIN)
+        return True
+
+    async def _deny(
+        self,
+        kind: RevocationKind,
+        value: str,
+        *,
+        expires_at: float,
+        not_before: float | None = None,
+    ) -> None:
+        record = await self._stores.revocations.add(
+            kind, value, now=self._clock(), expires_at=expires_at, not_before=not_before
+        )
+        self._denylist.add([record])
+        self._notify_revocations()
+
+    def _notify_revocations(self) -> None:
+        signal, self._revocation_signal = self._revocation_signal, asyncio.Event()
+        signal.set()
+
+    async def _sync_denylist(self) -> None:
+        records = await self._stores.revocations.after(
+            self._denylist.last_id, now=self._clock(), limit=10_000
+        )
+        while records:
+            self._denylist.add(records)
+            if len(records) < 10_000:
+                break
+            records = await self._stores.revocations.after(
+                self._denylist.last_id, now=self._clock(), limit=10_000
+            )
 
     async def logout(
         self,
@@ -260,22 +670,76 @@ class Issuer:
     ) -> None:
         """End one session, named by its refresh token or by ``session_id`` (then
         ``user_id`` must own it). Unknown or already-ended sessions are not an error."""
-        raise NotImplementedError
+        session: SessionRecord | None = None
+        if refresh_token is not None:
+            if looks_like_refresh_token(refresh_token):
+                record = await self._stores.refresh_tokens.get(hash_secret(refresh_token))
+                if record is not None:
+                    session = await self._stores.sessions.get(record.session_id)
+        elif session_id is not None:
+            session = await self._stores.sessions.get(session_id)
+            if session is not None and user_id is not None and session.user_id != user_id:
+                session = None
+        else:
+            raise ValueError("logout needs a refresh_token or a session_id")
+        if session is None:
+            return
+        if await self._end_session(session.id, reason="logout", user_id=session.user_id):
+            await self._audit.record(
+                "logout",
+                user_id=session.user_id,
+                session_id=session.id,
+                ip=ctx.ip,
+                user_agent=ctx.user_agent,
+            )
+
+    async def _end_all(self, user_id: str, *, reason: str) -> int:
+        now = self._clock()
+        ended = await self._stores.sessions.revoke_for_user(user_id, now=now, reason=reason)
+        for sid in ended:
+            await self._deny("sid", sid, expires_at=now + self.config.access_ttl + _DENY_MARGIN)
+        return len(ended)
 
     async def logout_all(self, *, user_id: str, ctx: RequestContext = _NO_CONTEXT) -> int:
         """End every session of the user and deny their access tokens; how many ended."""
-        raise NotImplementedError
+        count = await self._end_all(user_id, reason="logout_all")
+        await self._audit.record(
+            "logout_all", user_id=user_id, ip=ctx.ip, user_agent=ctx.user_agent, sessions=count
+        )
+        return count
 
     async def list_sessions(self, *, user_id: str) -> list[SessionInfo]:
         """The user's active sessions, newest first."""
-        raise NotImplementedError
+        found = await self._stores.sessions.list_for_user(user_id, now=self._clock())
+        return [
+            SessionInfo(
+                id=s.id,
+                client_id=s.client_id,
+                created_at=s.created_at,
+                last_used_at=s.last_used_at,
+                expires_at=s.expires_at,
+                ip=s.ip,
+                user_agent=s.user_agent,
+            )
+            for s in found
+        ]
 
     async def revoke_session(
         self, *, user_id: str, session_id: str, ctx: RequestContext = _NO_CONTEXT
     ) -> None:
         """End a session of this user. Errors: session_not_found (also for another
         user's session)."""
-        raise NotImplementedError
+        session = await self._stores.sessions.get(session_id)
+        if session is None or session.user_id != user_id or not session.active(self._clock()):
+            raise AuthError("session_not_found", "no such session")
+        if await self._end_session(session.id, reason="revoked", user_id=user_id):
+            await self._audit.record(
+                "session_revoked",
+                user_id=user_id,
+                session_id=session.id,
+                ip=ctx.ip,
+                user_agent=ctx.user_agent,
+            )
 
     async def revoke_token(
         self,
@@ -288,35 +752,166 @@ class Issuer:
         """RFC 7009: a refresh token ends its session; an access token of ours is denied
         by ``jti``. Never reveals whether the token was valid: unknown tokens and
         malformed ones return normally."""
-        raise NotImplementedError
+        if not isinstance(token, str) or not token or len(token) > 16_384:
+            return
+        order = (_ACCESS, _REFRESH)
+        if token_type_hint != _ACCESS:
+            order = (_REFRESH, _ACCESS)
+        for kind in order:
+            if kind == _REFRESH and looks_like_refresh_token(token):
+                record = await self._stores.refresh_tokens.get(hash_secret(token))
+                if record is None:
+                    continue
+                session = await self._stores.sessions.get(record.session_id)
+                if session is None or (client_id is not None and client_id != session.client_id):
+                    return
+                if await self._end_session(session.id, reason="revoked", user_id=session.user_id):
+                    await self._audit.record(
+                        "token_revoked",
+                        user_id=session.user_id,
+                        session_id=session.id,
+                        ip=ctx.ip,
+                        user_agent=ctx.user_agent,
+                        token_type=_REFRESH,
+                    )
+                return
+            if kind == _ACCESS and token.count(".") == 2:
+                try:
+                    claims = await self._verify(token)
+                except AuthError:
+                    continue
+                if client_id is not None and claims.get("client_id") != client_id:
+                    return
+                await self._deny("jti", str(claims["jti"]), expires_at=float(claims["exp"]))
+                await self._audit.record(
+                    "token_revoked",
+                    user_id=str(claims.get("sub")),
+                    session_id=str(claims.get("sid")),
+                    ip=ctx.ip,
+                    user_agent=ctx.user_agent,
+                    token_type=_ACCESS,
+                )
+                return
+
+    async def _verify(self, access_token: str) -> dict[str, Any]:
+        keys, algs = self._keys.verify_keys()
+        if not algs:
+            raise AuthError("invalid_token", "no verification key")
+        policy = ClaimsPolicy(
+            issuer=self.config.issuer,
+            audience=self.config.audiences,
+            algorithms=algs,
+            required=("exp", "iat", "sub", "jti", "sid"),
+            typ="at+jwt",
+            now=self._clock,
+        )
+        try:
+            verified = jwt.decode(access_token, keys, policy=policy)
+        except JoseError as exc:
+            raise AuthError("invalid_token", f"the access token is not valid: {exc.code}") from None
+        return dict(verified.claims)
 
     async def authenticate(self, access_token: str) -> AccessClaims:
         """Verify one of our access tokens (signature with our keys, ``typ: at+jwt``,
         iss, aud, exp) and check the denylist (jti, sid, per-user not-before).
         Errors: AuthError("invalid_token")."""
-        raise NotImplementedError
+        if not isinstance(access_token, str):
+            raise AuthError("invalid_token", "the access token must be a string")
+        claims = await self._verify(access_token)
+        await self._sync_denylist()
+        reason = self._denylist.denies(claims, self._clock())
+        if reason is not None:
+            raise AuthError("invalid_token", "the access token has been revoked")
+        try:
+            roles = claims.get("roles", [])
+            return AccessClaims(
+                sub=str(claims["sub"]),
+                sid=str(claims["sid"]),
+                jti=str(claims["jti"]),
+                client_id=str(claims.get("client_id", "")),
+                scope=str(claims.get("scope", "")),
+                roles=tuple(str(r) for r in roles) if isinstance(roles, list) else (),
+                exp=int(claims["exp"]),
+                iat=int(claims["iat"]),
+                claims=claims,
+            )
+        except (KeyError, TypeError, ValueError):
+            raise AuthError("invalid_token", "the access token's claims are malformed") from None
 
     # ---- keys and discovery ----------------------------------------------------------
 
     def jwks(self) -> dict[str, Any]:
         """The published JWK Set (public keys: next, current, previous, retired until
         their tokens expire). Never an HS key. Cheap: served from memory."""
-        raise NotImplementedError
+        return self._keys.jwks()
 
     def jwks_max_age(self) -> int:
         """Seconds for ``Cache-Control: max-age`` of the JWKS."""
-        raise NotImplementedError
+        return self.config.jwks_max_age
 
     def metadata(self, base_url: str | None = None) -> dict[str, Any]:
         """RFC 8414 / OIDC discovery metadata; endpoint URLs are built on ``base_url``
         (default: the issuer URL)."""
-        raise NotImplementedError
+        base = (base_url or self.config.issuer).rstrip("/")
+        alg = self.config.signing_alg
+        return {
+            "issuer": self.config.issuer,
+            "jwks_uri": f"{base}/.well-known/jwks.json",
+            "token_endpoint": f"{base}/oauth/token",
+            "revocation_endpoint": f"{base}/oauth/revoke",
+            "userinfo_endpoint": f"{base}/userinfo",
+            "grant_types_supported": ["refresh_token"],
+            "response_types_supported": [],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "revocation_endpoint_auth_methods_supported": ["none"],
+            "scopes_supported": self.config.default_scope.split(),
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": [alg],
+            "access_token_signing_alg_values_supported": [alg],
+            "claims_supported": [
+                "iss",
+                "sub",
+                "aud",
+                "exp",
+                "iat",
+                "nbf",
+                "jti",
+                "client_id",
+                "scope",
+                "sid",
+                "roles",
+                "auth_time",
+                "preferred_username",
+            ],
+            "tokensmith_revocation_feed_endpoint": f"{base}/auth/revocations",
+        }
 
     async def maintain_keys(self) -> None:
         """Rotate and retire on schedule; the server calls this periodically (every
         minute is plenty) and it is cheap when there is nothing to do. Also reloads keys
-        changed by another process."""
-        raise NotImplementedError
+        changed by another process, and forgets expired denylist entries and sessions
+        that ended more than a day ago."""
+        for event in await self._keys.maintain():
+            await self._audit.record("key_rotated", action=event)
+        now = self._clock()
+        await self._stores.revocations.purge(now=now)
+        await self._stores.sessions.purge(before=now - _SESSION_RETENTION)
+        self._denylist.prune(now)
+        await self._sync_denylist()
+
+    def _key_info(self, loaded: LoadedKey) -> KeyInfo:
+        r = loaded.record
+        return KeyInfo(
+            kid=r.kid,
+            alg=r.alg,
+            state=r.state,
+            created_at=r.created_at,
+            activated_at=r.activated_at,
+            deactivated_at=r.deactivated_at,
+            retired_at=r.retired_at,
+            published=loaded.published(self._clock()),
+            publish_until=r.publish_until,
+        )
 
     async def rotate_keys(
         self, *, force: bool = False, ctx: RequestContext = _NO_CONTEXT
@@ -324,15 +919,32 @@ class Issuer:
         """Make the next key current now; returns the new current key. Without ``force``,
         the next key must have been published for ``jwks_max_age`` (else AuthError
         ``key_state``); with ``force`` it signs at once (caches may not know it yet)."""
-        raise NotImplementedError
+        done, why = await self._keys.rotate(force=force)
+        if not done:
+            raise AuthError("key_state", why)
+        current = next(k for k in self._keys.loaded if k.record.state == "current")
+        await self._audit.record(
+            "key_rotated",
+            ip=ctx.ip,
+            action=f"rotated: {current.record.kid} is current",
+            manual=True,
+            force=force,
+        )
+        return self._key_info(current)
 
     async def retire_key(self, *, kid: str, ctx: RequestContext = _NO_CONTEXT) -> None:
         """Retire a next or previous key (it stays published until its tokens expire).
         Errors: key_not_found, key_state (the current key: rotate first)."""
-        raise NotImplementedError
+        problem = await self._keys.retire(kid)
+        if problem == "not_found":
+            raise AuthError("key_not_found", f"no key {kid!r}")
+        if problem == "current":
+            raise AuthError("key_state", f"{kid!r} is the current key; rotate first")
+        await self._audit.record("key_rotated", ip=ctx.ip, action=f"retired {kid}", manual=True)
 
     async def list_keys(self) -> list[KeyInfo]:
-        raise NotImplementedError
+        await self._keys.load()
+        return [self._key_info(k) for k in self._keys.loaded]
 
     # ---- revocation feed -------------------------------------------------------------
 
@@ -340,16 +952,33 @@ class Issuer:
         self, *, after: int | None = None, limit: int = 500
     ) -> list[RevocationEvent]:
         """Unexpired events with ``id > after`` (all when None), oldest first."""
-        raise NotImplementedError
+        records = await self._stores.revocations.after(after, now=self._clock(), limit=limit)
+        return [_event(r) for r in records]
 
     async def wait_for_revocations(
         self, *, after: int | None, timeout: float
     ) -> list[RevocationEvent]:
         """Like :meth:`revocation_events`, but waits up to ``timeout`` seconds for the
-        first new event (for SSE); an empty list on timeout."""
-        raise NotImplementedError
+        first new event (for SSE); an empty list on timeout. Polls the store every
+        second too, for revocations written by other processes."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, timeout)
+        while True:
+            signal = self._revocation_signal
+            events = await self.revocation_events(after=after)
+            remaining = deadline - loop.time()
+            if events or remaining <= 0 or self._closed:
+                return events
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(signal.wait(), min(remaining, 1.0))
 
     # ---- operators (CLI) and admin -----------------------------------------------------
+
+    async def _user_by_name(self, username: str) -> UserRecord:
+        user = await self._stores.users.get_by_username(username_key(username))
+        if user is None:
+            raise AuthError("user_not_found", f"no user {username!r}")
+        return user
 
     async def add_user(
         self,
@@ -361,25 +990,76 @@ class Issuer:
     ) -> UserInfo:
         """Create a user whatever ``registration`` says. Errors: username_taken,
         invalid_username, weak_password, password_too_long."""
-        raise NotImplementedError
+        user = await self._create_user(
+            username=username, password=password, roles=("admin",) if admin else ()
+        )
+        await self._audit.record(
+            "admin_action",
+            user_id=user.id,
+            username=user.username,
+            ip=ctx.ip,
+            action="add_user",
+            admin=admin,
+        )
+        return _user_info(user)
 
     async def list_users(self, *, limit: int = 100, offset: int = 0) -> list[UserInfo]:
-        raise NotImplementedError
+        return [_user_info(u) for u in await self._stores.users.list(limit=limit, offset=offset)]
 
     async def disable_user(self, *, username: str, ctx: RequestContext = _NO_CONTEXT) -> None:
         """Disable, end every session and deny every access token of the user.
         Errors: user_not_found."""
-        raise NotImplementedError
+        user = await self._user_by_name(username)
+        now = self._clock()
+        await self._stores.users.set_disabled(user.id, now, now=now)
+        await self._end_all(user.id, reason="user_disabled")
+        await self._deny_user(user.id, now)
+        await self._audit.record(
+            "admin_action",
+            user_id=user.id,
+            username=user.username,
+            ip=ctx.ip,
+            action="disable_user",
+        )
+
+    async def _deny_user(self, user_id: str, now: float) -> None:
+        # every access token issued up to this second (iat is whole seconds)
+        await self._deny(
+            "sub",
+            user_id,
+            expires_at=now + self.config.access_ttl + _DENY_MARGIN,
+            not_before=float(math.floor(now) + 1),
+        )
 
     async def enable_user(self, *, username: str, ctx: RequestContext = _NO_CONTEXT) -> None:
-        raise NotImplementedError
+        user = await self._user_by_name(username)
+        await self._stores.users.set_disabled(user.id, None, now=self._clock())
+        await self._audit.record(
+            "admin_action",
+            user_id=user.id,
+            username=user.username,
+            ip=ctx.ip,
+            action="enable_user",
+        )
 
     async def set_password(
         self, *, username: str, password: str, ctx: RequestContext = _NO_CONTEXT
     ) -> None:
         """Operator reset; ends every session of the user. Errors: user_not_found,
         weak_password, password_too_long."""
-        raise NotImplementedError
+        user = await self._user_by_name(username)
+        check_password(password, self.config)
+        new_hash = await self.passwords.hash(password)
+        now = self._clock()
+        await self._stores.users.set_password(user.id, new_hash, now=now)
+        await self._end_all(user.id, reason="password_reset")
+        await self._audit.record(
+            "admin_action",
+            user_id=user.id,
+            username=user.username,
+            ip=ctx.ip,
+            action="set_password",
+        )
 
     async def create_invite(
         self,
@@ -389,22 +1069,71 @@ class Issuer:
         ctx: RequestContext = _NO_CONTEXT,
     ) -> str:
         """A one-time invite code (shown once; only its hash is stored)."""
-        raise NotImplementedError
+        code = secrets.token_urlsafe(24)
+        now = self._clock()
+        await self._stores.invites.add(
+            InviteRecord(
+                code_hash=hash_secret(code),
+                created_at=now,
+                expires_at=now + (ttl if ttl is not None else self.config.invite_ttl),
+                created_by=created_by,
+            )
+        )
+        await self._audit.record(
+            "admin_action", user_id=created_by, ip=ctx.ip, action="create_invite"
+        )
+        return code
 
     async def setup_token(self) -> str | None:
         """A fresh one-time setup token when no admin exists (to print at first start),
         else None. Each call replaces the previous token."""
-        raise NotImplementedError
+        if await self._stores.users.count_with_role("admin"):
+            return None
+        token = secrets.token_urlsafe(32)
+        now = self._clock()
+        await self._stores.setup_tokens.put(
+            hash_secret(token), now=now, expires_at=now + self.config.setup_token_ttl
+        )
+        return token
 
     async def redeem_setup_token(
         self, *, token: str, username: str, password: str, ctx: RequestContext = _NO_CONTEXT
     ) -> UserInfo:
         """Create the first admin with the setup token. Errors: invalid_setup_token,
         admin_exists, username_taken, invalid_username, weak_password, password_too_long."""
-        raise NotImplementedError
+        if await self._stores.users.count_with_role("admin"):
+            raise AuthError("admin_exists", "an administrator exists already")
+        normalise_username(username, self.config)
+        check_password(password, self.config)
+        if not isinstance(token, str) or not token or len(token) > 256:
+            raise AuthError("invalid_setup_token", "the setup token is wrong, used or expired")
+        if not await self._stores.setup_tokens.redeem(hash_secret(token), now=self._clock()):
+            raise AuthError("invalid_setup_token", "the setup token is wrong, used or expired")
+        user = await self._create_user(username=username, password=password, roles=("admin",))
+        await self._audit.record(
+            "admin_action",
+            user_id=user.id,
+            username=user.username,
+            ip=ctx.ip,
+            action="setup_first_admin",
+        )
+        return _user_info(user)
 
     async def audit_events(
         self, *, limit: int = 100, user_id: str | None = None, kind: str | None = None
     ) -> list[AuditEvent]:
         """Newest first."""
-        raise NotImplementedError
+        records = await self._stores.audit.list(limit=limit, user_id=user_id, kind=kind)
+        return [
+            AuditEvent(
+                id=r.id,
+                kind=r.kind,
+                at=r.at,
+                user_id=r.user_id,
+                username=r.username,
+                session_id=r.session_id,
+                ip=r.ip,
+                details=dict(r.details),
+            )
+            for r in records
+        ]

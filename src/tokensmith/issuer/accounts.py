@@ -1,0 +1,56 @@
+"""Username and password rules."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .config import IssuerConfig
+from .errors import AuthError
+
+__all__ = ["check_password", "normalise_username", "username_key"]
+
+_USERNAME = re.compile(r"[\w.@+-]+")
+#: longest password read at login at all (longer ones are refused without hashing them)
+LOGIN_PASSWORD_CEILING = 4096
+
+
+def normalise_username(username: object, config: IssuerConfig) -> str:
+    """NFKC, trimmed; letters, digits and ``. _ @ + -`` only."""
+    if not isinstance(username, str):
+        raise AuthError("invalid_username", "the username must be a string")
+    name = unicodedata.normalize("NFKC", username).strip()
+    if not name:
+        raise AuthError("invalid_username", "the username is empty")
+    if len(name) > config.username_max:
+        raise AuthError(
+            "invalid_username", f"the username is longer than {config.username_max} characters"
+        )
+    if _USERNAME.fullmatch(name) is None:
+        raise AuthError(
+            "invalid_username",
+            "the username may hold letters, digits and . _ @ + - only",
+        )
+    return name
+
+
+def username_key(username: object) -> str:
+    """The case-folded lookup key (never raises: unknown shapes find nobody)."""
+    if not isinstance(username, str):
+        return ""
+    return unicodedata.normalize("NFKC", username).strip().casefold()
+
+
+def check_password(password: object, config: IssuerConfig) -> str:
+    if not isinstance(password, str):
+        raise AuthError("weak_password", "the password must be a string")
+    if len(password) < config.password_min:
+        raise AuthError(
+            "weak_password", f"the password must have at least {config.password_min} characters"
+        )
+    if len(password) > config.password_max:
+        raise AuthError(
+            "password_too_long",
+            f"the password must have at most {config.password_max} characters",
+        )
+    return password

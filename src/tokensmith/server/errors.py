@@ -51,7 +51,6 @@ AUTH_STATUS: Mapping[str, int] = MappingProxyType(
         "admin_exists": 409,
         "key_state": 409,
         "payload_too_large": 413,
-        "unsupported_media_type": 415,
         "rate_limited": 429,
         "headers_too_large": 431,
         "not_ready": 503,

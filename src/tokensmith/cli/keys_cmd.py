@@ -44,7 +44,9 @@ def list_(as_json: bool, data_dir: str | None, config_file: str | None) -> None:
         for key in found:
             click.echo(json.dumps(dataclasses.asdict(key)))
         return
-    rows = [("KID", "ALG", "STATE", "CREATED", "ACTIVATED", "PUBLISHED", "PUBLISHED UNTIL")]
+    rows: list[tuple[str, ...]] = [
+        ("KID", "ALG", "STATE", "CREATED", "ACTIVATED", "PUBLISHED", "PUBLISHED UNTIL")
+    ]
     rows += [_row(key) for key in found]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:

@@ -36,8 +36,8 @@ def read_or_create_key_file(path: Path, *, create: bool = True) -> bytes:
             raise MasterKeyError(f"cannot create {path}: {exc.strerror}") from None
         else:
             with os.fdopen(fd, "w", encoding="ascii") as handle:
-                text = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=")
-                handle.write(text.decode("ascii") + "\n")
+                encoded = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=")
+                handle.write(encoded.decode("ascii") + "\n")
     try:
         info = path.stat()
         if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):

@@ -168,6 +168,15 @@ def _as_bytes(data: bytes | str) -> bytes:
     raise TypeError("the plaintext must be bytes or str")
 
 
+def _check_own_crit(protected: Mapping[str, Any], unprotected: Mapping[str, Any] | None) -> None:
+    """The encrypting side's ``crit``: well-formed (S11); the names are the caller's own."""
+    crit = protected.get("crit", ())
+    try:
+        check_crit(protected, unprotected, crit if isinstance(crit, list) else ())
+    except CritError as exc:
+        raise ValueError(exc.message) from None
+
+
 def _disjoint(*headers: Mapping[str, Any]) -> None:
     seen: set[str] = set()
     for header in headers:
@@ -206,7 +215,7 @@ def encrypt(
         protected[name] = value
     if compress:
         protected["zip"] = "DEF"
-    check_crit(protected, None, ())
+    _check_own_crit(protected, None)
     wrapped = km.wrap(key, content, None, protected)
     protected.update(wrapped.header)
     protected_b64 = b64url_encode(dump_json(protected))
@@ -264,7 +273,7 @@ def encrypt_json(
         if own["alg"] != km.name or "enc" in own or "zip" in own:
             raise ValueError("a recipient header must not change 'alg', 'enc' or 'zip'")
         _disjoint(prot, shared, own)
-        check_crit(prot, {**shared, **own}, ())
+        _check_own_crit(prot, {**shared, **own})
         wrapped = km.wrap(recipient.key, content, cek, {**shared, **own, **prot})
         cek = wrapped.cek
         own.update(wrapped.header)

@@ -386,11 +386,12 @@ class Issuer:
         if not isinstance(password, str) or len(password) > LOGIN_PASSWORD_CEILING:
             password = ""
         user = await self._stores.users.get_by_username(key) if key else None
-        if user is None:
+        if user is None or not password:
+            # the same work as a real check (S26), and the same answer below
             await self.passwords.dummy_verify(password)
             ok = False
         else:
-            ok = bool(password) and await self.passwords.verify(user.password_hash, password)
+            ok = await self.passwords.verify(user.password_hash, password)
         if not ok:
             await self._fail(account, self.config.rate_limits.account)
             await self._fail(address, self.config.rate_limits.address)

@@ -1,0 +1,195 @@
+"""Rate limits (S26), the revocation feed (SSE, resume by Last-Event-ID), the first-admin
+setup token, operator commands against a running server, and logs without secrets (S27)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import httpx
+
+from .server_process import Server
+
+PASSWORD = "correct horse battery"
+FEED_SECRET = "feed-secret-for-tests-0123456789"
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_s26_failed_logins_hit_the_account_limit_with_retry_after(make_server: Any) -> None:
+    server: Server = make_server(rate_account_limit="3")
+    with server.client() as client:
+        server.register_and_login(client, "target")
+        statuses = []
+        for _ in range(6):
+            response = client.post("/auth/login", json={"username": "target", "password": "x" * 9})
+            statuses.append(response.status_code)
+        assert statuses[:3] == [401, 401, 401]
+        assert 429 in statuses
+        limited = client.post("/auth/login", json={"username": "target", "password": PASSWORD})
+        assert limited.status_code == 429
+        assert int(limited.headers["retry-after"]) >= 1
+        assert limited.json()["error"] == "rate_limited"
+        server.advance(3600)  # the back-off is over: the right password works again
+        assert (
+            client.post(
+                "/auth/login", json={"username": "target", "password": PASSWORD}
+            ).status_code
+            == 200
+        )
+
+
+def _read_events(response: httpx.Response, count: int) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    current: dict[str, Any] = {}
+    for line in response.iter_lines():
+        if line.startswith("id: "):
+            current["id"] = int(line[4:])
+        elif line.startswith("event: "):
+            current["event"] = line[7:]
+        elif line.startswith("data: "):
+            current["data"] = json.loads(line[6:])
+        elif line == "" and "id" in current:
+            events.append(current)
+            current = {}
+            if len(events) == count:
+                return events
+    raise AssertionError(f"the feed ended after {len(events)} events")
+
+
+def test_revocation_feed_streams_events_and_resumes_from_last_event_id(
+    make_server: Any,
+) -> None:
+    server: Server = make_server(revocation_feed_secret=FEED_SECRET)
+    feed = f"{server.url}/auth/revocations"
+    with server.client() as client:
+        assert client.get("/auth/revocations").status_code == 401
+        user = server.register_and_login(client, "reader")
+        forbidden = client.get("/auth/revocations", headers=_bearer(user["access_token"]))
+        assert (forbidden.status_code, forbidden.json()["error"]) == (403, "forbidden")
+        wrong = client.get("/auth/revocations", headers=_bearer("not-the-secret"))
+        assert wrong.status_code == 401
+
+        client.post("/auth/logout", json={"refresh_token": user["refresh_token"]})
+        with httpx.stream("GET", feed, headers=_bearer(FEED_SECRET), timeout=30) as stream:
+            assert stream.status_code == 200
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            first = _read_events(stream, 1)[0]
+        assert first["event"] == "revocation"
+        assert first["data"]["id"] == first["id"]
+        assert first["data"]["kind"] in ("sid", "jti", "sub")
+
+        second_login = client.post(
+            "/auth/login", json={"username": "reader", "password": PASSWORD}
+        ).json()
+        client.post("/oauth/revoke", data={"token": second_login["access_token"]})
+        resume = {**_bearer(FEED_SECRET), "Last-Event-ID": str(first["id"])}
+        with httpx.stream("GET", feed, headers=resume, timeout=30) as stream:
+            later = _read_events(stream, 1)[0]
+        assert later["id"] > first["id"]
+        assert later["data"]["kind"] == "jti"
+        assert later["data"]["value"] == _claims(second_login["access_token"])["jti"]
+
+
+def test_live_feed_delivers_a_revocation_made_while_connected(make_server: Any) -> None:
+    server: Server = make_server(revocation_feed_secret=FEED_SECRET)
+    with server.client() as client:
+        user = server.register_and_login(client, "live")
+        with httpx.stream(
+            "GET",
+            f"{server.url}/auth/revocations?after=0",
+            headers=_bearer(FEED_SECRET),
+            timeout=30,
+        ) as stream:
+            client.post("/oauth/revoke", data={"token": user["access_token"]})
+            event = _read_events(stream, 1)[0]
+    assert event["data"]["value"] == _claims(user["access_token"])["jti"]
+
+
+def _claims(token: str) -> dict[str, Any]:
+    from tokensmith.jose import jwt
+
+    return dict(jwt.peek(token).claims)
+
+
+def test_first_start_prints_a_setup_token_that_creates_the_admin(make_server: Any) -> None:
+    server: Server = make_server(revocation_feed_secret=FEED_SECRET)
+    output = server.output()
+    assert "listening on" in output
+    assert str(server.data_dir.resolve()) in output
+    match = re.search(r'"setup_token": "([^"]+)"', output)
+    assert match, output
+    with server.client() as client:
+        created = client.post(
+            "/auth/setup",
+            json={"setup_token": match.group(1), "username": "root", "password": PASSWORD},
+        )
+        assert created.status_code == 201, created.text
+        assert "admin" in created.json()["roles"]
+        again = client.post(
+            "/auth/setup",
+            json={"setup_token": match.group(1), "username": "root2", "password": PASSWORD},
+        )
+        assert again.status_code in (403, 409)
+        admin = client.post("/auth/login", json={"username": "root", "password": PASSWORD})
+        token = admin.json()["access_token"]
+        with httpx.stream(
+            "GET", f"{server.url}/auth/revocations", headers=_bearer(token), timeout=30
+        ) as stream:
+            assert stream.status_code == 200
+    server.restart()
+    assert server.output().count('"setup_token"') == 1  # an admin exists: no new token
+
+
+def test_operator_commands_work_beside_the_running_server(server: Server) -> None:
+    added = server.cli("users", "add", "operator-made", "--admin", stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    with server.client() as client:
+        login = client.post("/auth/login", json={"username": "operator-made", "password": PASSWORD})
+        assert login.status_code == 200
+        tokens = login.json()
+        listing = server.cli("users", "list", "--json")
+        assert any(
+            json.loads(row)["username"] == "operator-made" for row in listing.stdout.splitlines()
+        )
+        disabled = server.cli("users", "disable", "operator-made")
+        assert disabled.returncode == 0, disabled.stderr
+        assert (
+            client.post(
+                "/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+            ).status_code
+            == 400
+        )
+        assert client.get("/userinfo", headers=_bearer(tokens["access_token"])).status_code == 401
+        refused = client.post(
+            "/auth/login", json={"username": "operator-made", "password": PASSWORD}
+        )
+        assert refused.status_code in (401, 403)
+
+
+def test_s27_no_token_or_password_in_the_server_log(server: Server) -> None:
+    secret_password = "Pa55word-that-must-not-be-logged"
+    with server.client() as client:
+        login = server.register_and_login(client, "quiet", secret_password)
+        refreshed = client.post("/auth/refresh", json={"refresh_token": login["refresh_token"]})
+        client.get("/userinfo", headers=_bearer(login["access_token"]))
+        client.get(f"/userinfo?access_token={login['access_token']}")
+        client.post(
+            "/auth/login", json={"username": "quiet", "password": "wrong-" + secret_password}
+        )
+        client.post("/oauth/revoke", data={"token": refreshed.json()["refresh_token"]})
+    server.stop()
+    log = server.output()
+    assert '"event": "http"' in log  # the access log is there...
+    for secret in (
+        secret_password,
+        login["access_token"],
+        login["access_token"].split(".")[2],
+        login["refresh_token"],
+        refreshed.json()["refresh_token"],
+        refreshed.json()["access_token"],
+    ):
+        assert secret not in log  # ...and holds no secret

@@ -344,7 +344,8 @@ async def test_retire_and_forget_private(stores: Stores) -> None:
     await stores.keys.add(key("k1", "current"))
     await stores.keys.add(key("k2", "next"))
     assert not await stores.keys.retire("k1", now=T0, publish_until=T0 + 5)
-    assert not await stores.keys.forget_private("k2")
+    assert not await stores.keys.forget_private("k2")  # next
+    assert not await stores.keys.forget_private("k1")  # current
     assert await stores.keys.retire("k2", now=T0 + 1, publish_until=T0 + 5)
     assert not await stores.keys.retire("k2", now=T0 + 2, publish_until=T0 + 6)
     got = await stores.keys.get("k2")
@@ -354,6 +355,16 @@ async def test_retire_and_forget_private(stores: Stores) -> None:
     wiped = await stores.keys.get("k2")
     assert wiped is not None
     assert wiped.private_jwk == b""
+
+
+async def test_forget_private_of_a_previous_key(stores: Stores) -> None:
+    await stores.keys.add(key("k1", "current"))
+    await stores.keys.add(key("k2", "next"))
+    await stores.keys.promote(next_kid="k2", current_kid="k1", now=T0, publish_until=T0 + 100)
+    assert await stores.keys.forget_private("k1")
+    got = await stores.keys.get("k1")
+    assert got is not None
+    assert (got.state, got.private_jwk) == ("previous", b"")
 
 
 async def test_retire_keeps_the_earlier_publish_end(stores: Stores) -> None:

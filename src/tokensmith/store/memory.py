@@ -234,7 +234,7 @@ class MemoryKeyStore:
 
     async def forget_private(self, kid: str) -> bool:
         key = self._keys.get(kid)
-        if key is None or key.state != "retired":
+        if key is None or key.state not in ("previous", "retired"):
             return False
         self._keys[kid] = dataclasses.replace(key, private_jwk=b"")
         return True

@@ -118,7 +118,8 @@ class KeyStore(Protocol):
         those states."""
 
     async def forget_private(self, kid: str) -> bool:
-        """Wipe the (encrypted) private key of a retired key no longer published."""
+        """Wipe the (encrypted) private key of a previous or retired key that is no longer
+        published; False for next and current keys."""
 
 
 class RevocationStore(Protocol):

@@ -422,7 +422,7 @@ class SqlKeyStore(_Sql):
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 signing_keys.update()
-                .where(keys.kid == kid, keys.state == "retired")
+                .where(keys.kid == kid, keys.state.in_(("previous", "retired")))
                 .values(private_jwk=b"")
             )
         return result.rowcount == 1

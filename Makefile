@@ -1,10 +1,11 @@
 # The two commands of the README:
-#   make run    sets everything up and runs tokensmith (ARGS="..." passes arguments)
+#   make run    sets everything up and starts the auth server, `tokensmith serve`, on
+#               127.0.0.1:8000 with SQLite under ./tokensmith-data (ARGS="..." runs other commands)
 #   make test   sets everything up and runs the whole test suite with the static checks
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-ARGS   ?= --help
+ARGS   ?= serve
 
 .PHONY: install run test lint check pytest bench bench-quick clean
 

@@ -28,7 +28,7 @@ def serve(
     import uvicorn
 
     from ..server import create_app
-    from ..server.logs import configure_logging
+    from ..server.logs import configure_logging, uvicorn_log_config
 
     settings = settings_or_exit(config_file, host=host, port=port, data_dir=data_dir)
     try:
@@ -68,6 +68,7 @@ def serve(
         port=settings.port,
         access_log=False,
         log_level=settings.log_level,
+        log_config=uvicorn_log_config(settings.log_level),
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=3,

@@ -26,8 +26,37 @@ class JSONFormatter(logging.Formatter):
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             entry.update(fields)
-        entry["msg"] = record.getMessage()
+        message = record.getMessage()
+        parsed = _json_object(message)
+        if parsed is not None:  # a logger that already speaks JSON (the audit log)
+            entry.update({k: v for k, v in parsed.items() if k not in entry})
+        else:
+            entry["msg"] = message
         return json.dumps(entry, default=str)
+
+
+def _json_object(message: str) -> dict[str, Any] | None:
+    if not message.startswith("{"):
+        return None
+    try:
+        value = json.loads(message)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def uvicorn_log_config(level: str) -> dict[str, Any]:
+    """uvicorn's own loggers as JSON lines too (its access log stays off)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": f"{__name__}.JSONFormatter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+            "uvicorn.error": {"level": level.upper()},
+        },
+    }
 
 
 def configure_logging(level: str) -> None:

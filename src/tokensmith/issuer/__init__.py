@@ -4,7 +4,7 @@ key lifecycle, minting and revocation. Imports jose and store; never a web frame
 from __future__ import annotations
 
 from .config import Argon2Params, IssuerConfig, RateLimitRule, RateLimits
-from .errors import AuthError, OAuthError, RateLimitedError
+from .errors import AuthError, MasterKeyError, OAuthError, RateLimitedError
 from .service import (
     AccessClaims,
     AuditEvent,
@@ -25,6 +25,7 @@ __all__ = [
     "Issuer",
     "IssuerConfig",
     "KeyInfo",
+    "MasterKeyError",
     "OAuthError",
     "RateLimitRule",
     "RateLimitedError",

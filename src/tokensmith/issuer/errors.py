@@ -27,7 +27,7 @@
 
 from __future__ import annotations
 
-__all__ = ["AuthError", "OAuthError", "RateLimitedError"]
+__all__ = ["AuthError", "MasterKeyError", "OAuthError", "RateLimitedError"]
 
 
 class AuthError(Exception):
@@ -60,3 +60,8 @@ class OAuthError(Exception):
 
     def __repr__(self) -> str:
         return f"OAuthError({self.error!r}, {self.description!r})"
+
+
+class MasterKeyError(Exception):
+    """The stored signing keys do not decrypt with this master key (a wrong
+    ``TOKENSMITH_MASTER_KEY`` or key file). Raised by ``Issuer.open``; fatal at start."""

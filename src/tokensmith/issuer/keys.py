@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -33,6 +34,7 @@ from tokensmith.jose.algorithms import SIGNING_ALGORITHMS
 from tokensmith.store import KeyRecord, KeyStore
 
 from .config import IssuerConfig
+from .errors import MasterKeyError
 
 __all__ = ["KeyCipher", "KeyRing", "LoadedKey", "derive_key"]
 
@@ -173,7 +175,15 @@ class KeyRing:
         for record in records:
             key: JWK | None = None
             if record.private_jwk:
-                key = JWK.from_json(self._cipher.decrypt(record.kid, record.private_jwk))
+                try:
+                    plaintext = self._cipher.decrypt(record.kid, record.private_jwk)
+                except (InvalidTag, ValueError):
+                    raise MasterKeyError(
+                        f"the signing key {record.kid!r} does not decrypt with this master key; "
+                        "use the master key the keys were created with (TOKENSMITH_MASTER_KEY "
+                        "or the key file in the data dir)"
+                    ) from None
+                key = JWK.from_json(plaintext)
             public = json.loads(record.public_jwk) if record.public_jwk else None
             loaded.append(LoadedKey(record=record, key=key, public=public))
         self._loaded = loaded

@@ -10,7 +10,7 @@ Quirks of the files, each handled explicitly below (see also shared/vectors/READ
   group's key says "alg": "PS256" / "ES521" while the token is PS384 / ES512.
 - json_web_signature tcId 367/370 are byte-identical to the valid tcId 357.
 - json_web_signature tcId 372/373 are labelled valid but carry a "?" in a segment.
-- json_web_crypto JWE cases belong to the JWE work and are skipped with that reason.
+- json_web_crypto JWE cases are run by tests/vectors/test_jwe_wycheproof.py, not here.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ from tokensmith.jose.jwkset import JWKSet
 
 from ._data import wycheproof, wycheproof_cases
 
-JWE_SKIP = "JWE case: left to the JWE work (this runner covers the JWS/JWK parts)"
-
 # tcIds whose key's "alg" names another algorithm than the RFC 7520 token it verifies.
 KEY_ALG_QUIRKS = {346: "PS256", 350: "PS256", 347: "ES521", 351: "ES521"}
 # Labelled valid, but a "?" sits inside a base64url segment (S13): we reject them.
@@ -38,13 +36,12 @@ IDENTICAL_TO_357 = {367: "signature", 370: "payload"}
 
 
 def _params(name: str) -> list[Any]:
-    params = []
-    for group, test in wycheproof_cases(name):
-        marks = [pytest.mark.skip(reason=JWE_SKIP)] if "jwe" in test else []
-        params.append(
-            pytest.param(group, test, id=f"tc{test['tcId']}-{test['comment']}", marks=marks)
-        )
-    return params
+    """The JWS/JWK cases of a file (its JWE cases run in test_jwe_wycheproof.py)."""
+    return [
+        pytest.param(group, test, id=f"tc{test['tcId']}-{test['comment']}")
+        for group, test in wycheproof_cases(name)
+        if "jwe" not in test
+    ]
 
 
 def _verifier_keys(group: dict[str, Any]) -> JWK | JWKSet:
@@ -161,7 +158,7 @@ def test_json_web_key(group: dict[str, Any], test: dict[str, Any]) -> None:
 @pytest.mark.parametrize(("group", "test"), _params("json_web_crypto_test.json"))
 def test_json_web_crypto(group: dict[str, Any], test: dict[str, Any]) -> None:
     """The JWS parts of json_web_crypto: the basic tampering cases, S1, S2, S3, ROCA
-    (S18), key sets; the JWE parts are skipped for the JWE work."""
+    (S18), key sets. Its JWE parts run in test_jwe_wycheproof.py."""
     _check(group, test)
 
 
@@ -172,4 +169,6 @@ def test_all_three_files_are_run_in_full() -> None:
         data = wycheproof(name)
         assert len(_params(name)) == data["numberOfTests"] == len(wycheproof_cases(name))
     crypto = wycheproof("json_web_crypto_test.json")
-    assert len(_params("json_web_crypto_test.json")) == crypto["numberOfTests"]
+    jwe_cases = [t for _, t in wycheproof_cases("json_web_crypto_test.json") if "jwe" in t]
+    assert jwe_cases  # run by tests/vectors/test_jwe_wycheproof.py
+    assert len(_params("json_web_crypto_test.json")) + len(jwe_cases) == crypto["numberOfTests"]

@@ -1,4 +1,4 @@
-"""``tokensmith users``: add, list, disable, enable, set-password (operators)."""
+"""``tokensmith users``: add, list, disable, enable, set-password, invite (operators)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import click
 
 from ..issuer.service import Issuer, UserInfo
+from ..settings import parse_duration
 from .server_common import read_password, run_with_issuer, settings_options, settings_or_exit, when
 
 
@@ -119,3 +120,26 @@ def set_password(name: str, data_dir: str | None, config_file: str | None) -> No
 
     run_with_issuer(settings, use)
     click.echo(f"password of {name} changed; its sessions are revoked")
+
+
+@users.command("invite")
+@click.option("--ttl", help="How long the invite is valid (e.g. 2d; default invite_ttl).")
+@settings_options
+def invite(ttl: str | None, data_dir: str | None, config_file: str | None) -> None:
+    """Print a one-time invite code for registration = invite (shown once; only its
+    hash is stored). Register with POST /auth/register {"username", "password", "invite"}."""
+    settings = settings_or_exit(config_file, data_dir=data_dir)
+    seconds: int | None = None
+    if ttl is not None:
+        try:
+            parsed = parse_duration(ttl)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--ttl") from None
+        if not isinstance(parsed, int) or parsed <= 0:
+            raise click.BadParameter(f"{ttl!r} is not a positive duration", param_hint="--ttl")
+        seconds = parsed
+
+    async def use(issuer: Issuer) -> str:
+        return await issuer.create_invite(ttl=seconds)
+
+    click.echo(run_with_issuer(settings, use))

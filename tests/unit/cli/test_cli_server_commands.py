@@ -186,3 +186,34 @@ def test_keys_list_rotate_retire(runner: CliRunner, tmp_path: Path) -> None:
     code, _, err = _run(runner, "keys", "retire", "no-such-kid", "--data-dir", data)
     assert code == 1
     assert "key_not_found" in err
+
+
+def test_users_invite_prints_a_code_that_registers_once(runner: CliRunner, tmp_path: Path) -> None:
+    import asyncio
+
+    from tokensmith.server.compose import open_issuer
+    from tokensmith.settings import load_settings
+
+    data = str(tmp_path)
+    code, out, err = _run(runner, "users", "invite", "--ttl", "2d", "--data-dir", data)
+    assert code == 0, err
+    invite = out.strip()
+    assert len(invite) >= 20
+
+    async def register(name: str) -> str:
+        settings = load_settings(data_dir=tmp_path, registration="invite")
+        issuer, stores = await open_issuer(settings)
+        try:
+            info = await issuer.register(username=name, password=PASSWORD, invite=invite)
+            return info.username
+        except Exception as exc:  # the second use must be refused with a stable code
+            return getattr(exc, "code", type(exc).__name__)
+        finally:
+            await issuer.close()
+            await stores.close()
+
+    assert asyncio.run(register("invited")) == "invited"
+    assert asyncio.run(register("second")) == "invite_required"
+    code, _, err = _run(runner, "users", "invite", "--ttl", "soon", "--data-dir", data)
+    assert code == 2
+    assert "--ttl" in err

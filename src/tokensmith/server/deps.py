@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hmac
-from typing import Any
 
 from fastapi import Request
 
 from ..issuer.errors import AuthError
-from ..issuer.service import Issuer, RequestContext
+from ..issuer.service import AccessClaims, Issuer, RequestContext
 from ..settings import Settings
 
 
@@ -49,16 +48,9 @@ def bearer_token(request: Request) -> str:
     return token
 
 
-async def access_claims(request: Request) -> Any:
+async def access_claims(request: Request) -> AccessClaims:
     """The verified claims of the request's access token (signature, expiry, denylist)."""
     return await issuer_of(request).authenticate(bearer_token(request))
-
-
-def is_admin(claims: Any) -> bool:
-    roles = getattr(claims, "roles", None)
-    if roles is None and isinstance(claims, dict):
-        roles = claims.get("roles")
-    return isinstance(roles, (list, tuple)) and "admin" in roles
 
 
 def secret_matches(given: str, expected: str) -> bool:

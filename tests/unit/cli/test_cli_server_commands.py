@@ -217,3 +217,29 @@ def test_users_invite_prints_a_code_that_registers_once(runner: CliRunner, tmp_p
     code, _, err = _run(runner, "users", "invite", "--ttl", "soon", "--data-dir", data)
     assert code == 2
     assert "--ttl" in err
+
+
+def test_on_a_terminal_the_password_is_a_hidden_prompt_with_confirmation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    import click
+
+    from tokensmith.cli import server_common
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    asked: dict[str, object] = {}
+
+    def prompt(text: str, **kwargs: object) -> str:
+        asked.update(kwargs, text=text)
+        return "typed secret"
+
+    monkeypatch.setattr(server_common.sys, "stdin", Terminal("not read\n"))
+    monkeypatch.setattr(click, "prompt", prompt)
+    assert server_common.read_password() == "typed secret"
+    assert asked["hide_input"] is True
+    assert asked["confirmation_prompt"] is True

@@ -223,6 +223,9 @@ async def test_s25_consume_wins_once_and_loser_sees_the_child(stores: Stores) ->
     assert first.token.consumed_at == T0 + 1
     assert first.child == child
     assert await stores.refresh_tokens.get(child.token_hash) == child
+    touched = await stores.sessions.get("sess-1")
+    assert touched is not None
+    assert touched.last_used_at == T0 + 1
 
     other_child = token("c", parent="a", at=T0 + 2)
     second = await stores.refresh_tokens.consume(token("a").token_hash, T0 + 2, child=other_child)

@@ -94,6 +94,9 @@ class MemorySessionStore:
         return self._sessions.get(session_id)
 
     async def touch(self, session_id: str, *, now: float) -> None:
+        self.touch_now(session_id, now)
+
+    def touch_now(self, session_id: str, now: float) -> None:
         session = self._sessions.get(session_id)
         if session is not None:
             self._sessions[session_id] = dataclasses.replace(session, last_used_at=now)
@@ -137,6 +140,8 @@ class MemoryRefreshTokenStore:
     def __init__(self) -> None:
         self._tokens: dict[str, RefreshTokenRecord] = {}
         self._children: dict[str, str] = {}
+        #: linked by build_memory_stores, so a winning consume marks the session used
+        self.sessions: MemorySessionStore | None = None
 
     async def add(self, token: RefreshTokenRecord) -> None:
         if token.token_hash in self._tokens:
@@ -167,6 +172,8 @@ class MemoryRefreshTokenStore:
         if child is not None:
             self._tokens[child.token_hash] = child
             self._children[token_hash] = child.token_hash
+            if self.sessions is not None:
+                self.sessions.touch_now(child.session_id, now)
         return ConsumeResult(won=True, token=consumed, child=child)
 
     def drop_sessions(self, session_ids: set[str]) -> None:
@@ -401,9 +408,11 @@ class MemoryRateLimiter:
 
 def build_memory_stores() -> Stores:
     tokens = MemoryRefreshTokenStore()
+    sessions = MemorySessionStore(tokens)
+    tokens.sessions = sessions
     return Stores(
         users=MemoryUserStore(),
-        sessions=MemorySessionStore(tokens),
+        sessions=sessions,
         refresh_tokens=tokens,
         keys=MemoryKeyStore(),
         revocations=MemoryRevocationStore(),

@@ -89,7 +89,8 @@ class RefreshTokenStore(Protocol):
         self, token_hash: str, now: float, *, child: RefreshTokenRecord | None = None
     ) -> ConsumeResult:
         """Atomically mark the token consumed at ``now`` if it was not, and in the same
-        transaction store its ``child`` (the replacement). Among N concurrent callers
+        transaction store its ``child`` (the replacement) and set the child's session's
+        ``last_used_at`` to ``now``. Among N concurrent callers
         exactly one gets ``won=True``; the others get the token as stored (with
         ``consumed_at``) and the child the winner stored. Never read-then-write."""
 

@@ -13,6 +13,7 @@ from .backend import (
     SqlSessionStore,
     SqlSetupTokenStore,
     SqlUserStore,
+    WriteGate,
 )
 from .engine import create_engine, describe, migrate
 from .engine import migrate as _migrate
@@ -31,15 +32,16 @@ async def open_sql_stores(database_url: str, *, migrate: bool = True) -> Stores:
     except BaseException:
         await engine.dispose()
         raise
+    gate = WriteGate(engine)
     return Stores(
-        users=SqlUserStore(engine),
-        sessions=SqlSessionStore(engine),
-        refresh_tokens=SqlRefreshTokenStore(engine),
-        keys=SqlKeyStore(engine),
-        revocations=SqlRevocationStore(engine),
-        audit=SqlAuditStore(engine),
-        invites=SqlInviteStore(engine),
-        setup_tokens=SqlSetupTokenStore(engine),
+        users=SqlUserStore(engine, gate),
+        sessions=SqlSessionStore(engine, gate),
+        refresh_tokens=SqlRefreshTokenStore(engine, gate),
+        keys=SqlKeyStore(engine, gate),
+        revocations=SqlRevocationStore(engine, gate),
+        audit=SqlAuditStore(engine, gate),
+        invites=SqlInviteStore(engine, gate),
+        setup_tokens=SqlSetupTokenStore(engine, gate),
         rate_limiter=MemoryRateLimiter(),
         close=engine.dispose,
         description=describe(database_url),

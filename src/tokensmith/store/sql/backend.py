@@ -9,8 +9,10 @@ SQLite has one writer at a time anyway.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,6 +51,7 @@ __all__ = [
     "SqlSessionStore",
     "SqlSetupTokenStore",
     "SqlUserStore",
+    "WriteGate",
 ]
 
 _REVOCATION_LOCK = 0x7265766F6B  # "revok"
@@ -58,10 +61,34 @@ class _Conflict(Exception):
     """Raised inside a transaction to roll it back: the expected state changed."""
 
 
-class _Sql:
+class WriteGate:
+    """SQLite has one writer at a time; letting concurrent tasks of this process race for
+    the file lock makes them sleep in SQLite's busy handler (milliseconds each). The gate
+    queues this process's write transactions instead (other processes still meet the
+    busy timeout). PostgreSQL needs no gate: row locks do the job."""
+
     def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        if self._lock is None:
+            async with self._engine.begin() as conn:
+                yield conn
+        else:
+            async with self._lock, self._engine.begin() as conn:
+                yield conn
+
+
+class _Sql:
+    def __init__(self, engine: AsyncEngine, gate: WriteGate | None = None) -> None:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
+        self._gate = gate if gate is not None else WriteGate(engine)
+
+    def _begin(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        return self._gate.begin()
 
 
 def _inserted_id(result: Any) -> int:
@@ -90,7 +117,7 @@ def _user(row: Any) -> UserRecord:
 class SqlUserStore(_Sql):
     async def create(self, user: UserRecord) -> None:
         try:
-            async with self.engine.begin() as conn:
+            async with self._begin() as conn:
                 await conn.execute(
                     users.insert().values(
                         id=user.id,
@@ -118,7 +145,7 @@ class SqlUserStore(_Sql):
         return None if row is None else _user(row)
 
     async def _update(self, user_id: str, **values: Any) -> bool:
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(
                 users.update().where(users.c.id == user_id).values(**values)
             )
@@ -165,7 +192,7 @@ def _session(row: Any) -> SessionRecord:
 class SqlSessionStore(_Sql):
     async def create(self, session: SessionRecord) -> None:
         try:
-            async with self.engine.begin() as conn:
+            async with self._begin() as conn:
                 await conn.execute(
                     sessions.insert().values(
                         id=session.id,
@@ -191,13 +218,13 @@ class SqlSessionStore(_Sql):
         return None if row is None else _session(row)
 
     async def touch(self, session_id: str, *, now: float) -> None:
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(
                 sessions.update().where(sessions.c.id == session_id).values(last_used_at=now)
             )
 
     async def revoke(self, session_id: str, *, now: float, reason: str) -> bool:
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(
                 sessions.update()
                 .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
@@ -206,7 +233,7 @@ class SqlSessionStore(_Sql):
         return result.rowcount == 1
 
     async def revoke_for_user(self, user_id: str, *, now: float, reason: str) -> list[str]:
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(
                 sessions.update()
                 .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
@@ -233,7 +260,7 @@ class SqlSessionStore(_Sql):
             sessions.c.expires_at < before,
             sa.and_(sessions.c.revoked_at.is_not(None), sessions.c.revoked_at < before),
         )
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             gone = sa.select(sessions.c.id).where(ended).scalar_subquery()
             await conn.execute(refresh_tokens.delete().where(refresh_tokens.c.session_id.in_(gone)))
             result = await conn.execute(sessions.delete().where(ended))
@@ -267,7 +294,7 @@ def _token_values(token: RefreshTokenRecord) -> dict[str, Any]:
 class SqlRefreshTokenStore(_Sql):
     async def add(self, token: RefreshTokenRecord) -> None:
         try:
-            async with self.engine.begin() as conn:
+            async with self._begin() as conn:
                 await conn.execute(refresh_tokens.insert().values(**_token_values(token)))
         except IntegrityError as exc:
             raise DuplicateError("refresh token exists or its session does not") from exc
@@ -296,7 +323,7 @@ class SqlRefreshTokenStore(_Sql):
     async def consume(
         self, token_hash: str, now: float, *, child: RefreshTokenRecord | None = None
     ) -> ConsumeResult:
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             # the one decision: a conditional UPDATE; row locks (PostgreSQL) or the single
             # writer (SQLite) make exactly one caller see rowcount == 1
             result = await conn.execute(
@@ -310,6 +337,11 @@ class SqlRefreshTokenStore(_Sql):
             if result.rowcount == 1:
                 if child is not None:
                     await conn.execute(refresh_tokens.insert().values(**_token_values(child)))
+                    await conn.execute(
+                        sessions.update()
+                        .where(sessions.c.id == child.session_id)
+                        .values(last_used_at=now)
+                    )
                 token = await self._get(conn, token_hash)
                 return ConsumeResult(won=True, token=token, child=child)
             token = await self._get(conn, token_hash)
@@ -336,7 +368,7 @@ def _key(row: Any) -> KeyRecord:
 class SqlKeyStore(_Sql):
     async def add(self, key: KeyRecord) -> bool:
         try:
-            async with self.engine.begin() as conn:
+            async with self._begin() as conn:
                 await conn.execute(
                     signing_keys.insert().values(
                         kid=key.kid,
@@ -371,7 +403,7 @@ class SqlKeyStore(_Sql):
     ) -> bool:
         keys = signing_keys.c
         try:
-            async with self.engine.begin() as conn:
+            async with self._begin() as conn:
                 if current_kid is not None:
                     moved = await conn.execute(
                         signing_keys.update()
@@ -409,7 +441,7 @@ class SqlKeyStore(_Sql):
             if self.postgres
             else sa.func.min(keys.publish_until, publish_until),
         )
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(
                 signing_keys.update()
                 .where(keys.kid == kid, keys.state.in_(("next", "previous")))
@@ -419,7 +451,7 @@ class SqlKeyStore(_Sql):
 
     async def forget_private(self, kid: str) -> bool:
         keys = signing_keys.c
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(
                 signing_keys.update()
                 .where(keys.kid == kid, keys.state.in_(("previous", "retired")))
@@ -449,7 +481,7 @@ class SqlRevocationStore(_Sql):
         expires_at: float,
         not_before: float | None = None,
     ) -> RevocationRecord:
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             if self.postgres:
                 # ids become visible in id order: a feed that resumes after id N never
                 # misses an N-1 committed later
@@ -500,7 +532,7 @@ class SqlRevocationStore(_Sql):
         return int(value or 0)
 
     async def purge(self, *, now: float) -> int:
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(revocations.delete().where(revocations.c.expires_at <= now))
         return result.rowcount
 
@@ -521,7 +553,7 @@ def _audit(row: Any) -> AuditRecord:
 
 class SqlAuditStore(_Sql):
     async def append(self, record: AuditRecord) -> int:
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(
                 audit_events.insert().values(
                     kind=record.kind,
@@ -551,7 +583,7 @@ class SqlAuditStore(_Sql):
 class SqlInviteStore(_Sql):
     async def add(self, invite: InviteRecord) -> None:
         try:
-            async with self.engine.begin() as conn:
+            async with self._begin() as conn:
                 await conn.execute(
                     invites.insert().values(
                         code_hash=invite.code_hash,
@@ -566,7 +598,7 @@ class SqlInviteStore(_Sql):
             raise DuplicateError("invite exists") from exc
 
     async def redeem(self, code_hash: str, *, now: float, used_by: str) -> bool:
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(
                 invites.update()
                 .where(
@@ -581,7 +613,7 @@ class SqlInviteStore(_Sql):
 
 class SqlSetupTokenStore(_Sql):
     async def put(self, token_hash: str, *, now: float, expires_at: float) -> None:
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(setup_tokens.delete())
             await conn.execute(
                 setup_tokens.insert().values(
@@ -590,7 +622,7 @@ class SqlSetupTokenStore(_Sql):
             )
 
     async def redeem(self, token_hash: str, *, now: float) -> bool:
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(
                 setup_tokens.delete().where(
                     setup_tokens.c.token_hash == token_hash, setup_tokens.c.expires_at > now

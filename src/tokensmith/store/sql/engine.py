@@ -33,6 +33,10 @@ def create_engine(database_url: str, **options: Any) -> AsyncEngine:
             raise ValueError("the SQL store needs a SQLite file (use the memory store instead)")
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         options.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        # reads never open a transaction (the driver begins one only before writes) and
+        # every write transaction ends in an explicit commit or rollback, so the pool's
+        # rollback-on-return would be one more thread hop for nothing
+        options.setdefault("pool_reset_on_return", None)
     elif backend != "postgresql":
         raise ValueError(f"unsupported database {backend!r}: use sqlite+aiosqlite or postgresql")
     if backend == "postgresql":

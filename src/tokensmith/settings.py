@@ -47,7 +47,7 @@ DEFAULT_DATA_DIR = Path("tokensmith-data")
 SIGNING_ALGORITHMS = ("ES256", "ES384", "RS256", "PS256", "EdDSA", "HS256")
 SECRET_FIELDS = frozenset({"master_key", "revocation_feed_secret", "database_url"})
 
-_DURATION = re.compile(r"(\d+)\s*([smhdw]?)")
+_DURATION = re.compile(r"([0-9]{1,12})\s*([smhdw]?)")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _config_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
     "tokensmith_config_file", default=None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
@@ -31,6 +32,7 @@ KEEPALIVE_SECONDS = 15.0
 #: how long one wait lasts: bounds how late a disconnect or a shutdown is noticed
 WAIT_SECONDS = 1.0
 PAGE = 500
+_EVENT_ID = re.compile(r"[0-9]{1,18}")
 
 
 async def _authorize(request: Request) -> None:
@@ -47,7 +49,7 @@ def _start_after(request: Request) -> int | None:
     raw = request.headers.get("last-event-id") or request.query_params.get("after")
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    if not _EVENT_ID.fullmatch(raw):
         raise AuthError("invalid_request", "Last-Event-ID / after must be an event id")
     return int(raw)
 

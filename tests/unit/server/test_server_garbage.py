@@ -197,3 +197,20 @@ async def test_random_json_bodies_never_500(app: FastAPI, body: dict[str, Any], 
     async with _client(app) as client:
         response = await client.post(path, content=json.dumps(body).encode())
     _check(response, f"{path} {body!r}")
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "1\u00b2", "-1", "1e3", " 7", "9" * 19])
+async def test_regression_last_event_id_with_non_ascii_digits_is_400_not_500(
+    app: FastAPI, value: str
+) -> None:
+    """'²'.isdigit() is True but int('²') raises: the feed once answered 500 to it."""
+    async with _client(app) as client:
+        response = await client.get(
+            "/auth/revocations",
+            headers={
+                "authorization": "Bearer " + "s" * 32,
+                "last-event-id": value.encode("latin-1"),
+            },
+        )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"

@@ -378,7 +378,11 @@ class Issuer:
     ) -> TokenPair:
         """Check the password and start a session. Unknown user and wrong password give
         the same ``invalid_credentials`` after the same work (S26). Errors:
-        invalid_credentials, account_disabled, rate_limited."""
+        invalid_credentials, account_disabled, rate_limited; OAuthError("invalid_client")
+        for a ``client_id`` other than the first-party client (checked before anything)."""
+        client = client_id or self.config.first_party_client_id
+        if client != self.config.first_party_client_id:
+            raise OAuthError("invalid_client", f"unknown client {client!r}")
         key = username_key(username)
         account = f"account:{key}"
         address = None if ctx.ip is None else f"address:{ctx.ip}"
@@ -420,9 +424,6 @@ class Issuer:
         if self.passwords.needs_rehash(user.password_hash):
             new_hash = await self.passwords.hash(password)
             await self._stores.users.set_password(user.id, new_hash, now=self._clock())
-        client = client_id or self.config.first_party_client_id
-        if client != self.config.first_party_client_id:
-            raise OAuthError("invalid_client", f"unknown client {client!r}")
         pair = await self._start_session(user, client_id=client, ctx=ctx)
         await self._audit.record(
             "login_ok",

@@ -1,0 +1,43 @@
+"""tokensmith.resource: the API side.
+
+Verify access tokens from a tokensmith (or any RFC 9068) issuer with keys fetched from
+its JWKS, hold revocations pushed by its feed, and plug into ASGI, FastAPI, Flask and
+Django. Imports :mod:`tokensmith.jose` and ``httpx`` only; each framework adapter
+(:mod:`.asgi`, :mod:`.fastapi`, :mod:`.flask`, :mod:`.django`) imports its framework
+when it is imported itself.
+"""
+
+from .denylist import Denylist
+from .errors import (
+    FeedUnavailableError,
+    FetchError,
+    InsufficientScopeError,
+    KeySetUnavailableError,
+    MissingTokenError,
+    RevokedError,
+    UnavailableError,
+)
+from .feed import FeedOptions, RevocationFeed
+from .fetch import FetchLimits
+from .jwks import KeySetOptions, RemoteKeySet
+from .verifier import AccessToken, AccessTokenVerifier, VerifierOptions, check_access
+
+__all__ = [
+    "AccessToken",
+    "AccessTokenVerifier",
+    "Denylist",
+    "FeedOptions",
+    "FeedUnavailableError",
+    "FetchError",
+    "FetchLimits",
+    "InsufficientScopeError",
+    "KeySetOptions",
+    "KeySetUnavailableError",
+    "MissingTokenError",
+    "RemoteKeySet",
+    "RevocationFeed",
+    "RevokedError",
+    "UnavailableError",
+    "VerifierOptions",
+    "check_access",
+]

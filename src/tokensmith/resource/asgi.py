@@ -1,0 +1,123 @@
+"""Pure ASGI middleware (Starlette, FastAPI, Litestar, or a bare ASGI app).
+
+::
+
+    app.add_middleware(BearerAuthMiddleware, verifier=verifier)
+
+Each HTTP (and websocket) request's ``Authorization: Bearer`` token is verified with
+``verifier.verify_async``; the :class:`~.verifier.AccessToken` lands in
+``scope["auth"]``. Refusals are answered per RFC 6750 (:mod:`.challenge`). Paths under
+``exclude_paths`` pass untouched; with ``optional=True`` a request without a token
+passes with ``scope["auth"] = None`` (routes then decide, e.g. with the FastAPI
+dependencies), while a bad token is still refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Collection, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from tokensmith.jose.errors import JoseError
+
+from .challenge import Challenge, InvalidRequestError, bearer_token, challenge_for
+from .errors import MissingTokenError
+from .verifier import AccessTokenVerifier, check_access
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class MiddlewareOptions:
+    """``realm`` for ``WWW-Authenticate``; ``optional``: let token-less requests through
+    (``scope["auth"] = None``); ``exclude_paths``: path prefixes never checked
+    (health checks, docs); ``scopes``/``roles``: required of every request."""
+
+    realm: str | None = None
+    optional: bool = False
+    exclude_paths: Collection[str] = ()
+    scopes: Collection[str] = ()
+    roles: Collection[str] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("exclude_paths", "scopes", "roles"):
+            if isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} is a collection of strings, not a string")
+
+
+class BearerAuthMiddleware:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        verifier: AccessTokenVerifier,
+        options: MiddlewareOptions | None = None,
+    ) -> None:
+        if not isinstance(verifier, AccessTokenVerifier):
+            raise TypeError("verifier must be an AccessTokenVerifier")
+        self.app = app
+        self.verifier = verifier
+        self.options = options if options is not None else MiddlewareOptions()
+        self._exclude = tuple(self.options.exclude_paths)
+        self._scopes = tuple(self.options.scopes)
+        self._roles = tuple(self.options.roles)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind not in ("http", "websocket") or (
+            self._exclude and scope.get("path", "").startswith(self._exclude)
+        ):
+            await self.app(scope, receive, send)
+            return
+        scope["auth"] = None
+        try:
+            raw = _authorization(scope)
+            try:
+                token = bearer_token(raw)
+            except MissingTokenError:
+                if self.options.optional:
+                    await self.app(scope, receive, send)
+                    return
+                raise
+            verified = await self.verifier.verify_async(token)
+            if self._scopes or self._roles:
+                check_access(verified, scopes=self._scopes, roles=self._roles)
+        except JoseError as exc:
+            answer = challenge_for(exc, realm=self.options.realm)
+            if kind == "websocket":
+                await send(
+                    {"type": "websocket.close", "code": 1008, "reason": answer.body["error"]}
+                )
+            else:
+                await send_challenge(send, answer)
+            return
+        scope["auth"] = verified
+        await self.app(scope, receive, send)
+
+
+def _authorization(scope: Scope) -> str | None:
+    found: str | None = None
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            if found is not None:
+                raise InvalidRequestError("more than one Authorization header")
+            found = value.decode("latin-1")
+    return found
+
+
+async def send_challenge(send: Send, answer: Challenge) -> None:
+    body = json.dumps(answer.body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+__all__ = ["BearerAuthMiddleware", "MiddlewareOptions", "send_challenge"]

@@ -1,0 +1,138 @@
+"""Fetching a remote JSON document (discovery, JWKS) under S4's rules.
+
+- Only the configured URL is ever fetched: a token's ``jku``/``x5u`` never is.
+- ``https`` only; ``http`` only to a loopback host (127.0.0.0/8, ::1, ``localhost``).
+- Redirects are never followed (a 3xx is a failure, not a new URL).
+- The body is read in chunks and abandoned past ``max_bytes``; a ``Content-Length``
+  above it is refused before reading. Connect/read timeouts, and an overall deadline
+  checked between chunks (a server dripping one byte a second is cut off).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import urlsplit
+
+import httpx
+
+from .errors import FetchError
+
+_LOOPBACK_NAMES: Final = frozenset({"localhost", "localhost.localdomain"})
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """Bounds of one fetch: body size, connect/read timeout, overall deadline."""
+
+    max_bytes: int = 512 * 1024
+    timeout: float = 5.0
+    deadline: float = 10.0
+    allow_http_loopback: bool = True
+
+    def __post_init__(self) -> None:
+        if type(self.max_bytes) is not int or self.max_bytes <= 0:
+            raise ValueError("max_bytes must be a positive int")
+        if not 0 < self.timeout <= 120 or not 0 < self.deadline <= 300:
+            raise ValueError("timeout and deadline must be positive (and at most minutes)")
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A successful fetch: the body and the ``Cache-Control`` header (or None)."""
+
+    body: bytes
+    cache_control: str | None
+
+
+def is_loopback_host(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, *, allow_http_loopback: bool = True) -> str:
+    """``url`` if it may be fetched (S4), else ``ValueError`` (a configuration mistake)."""
+    if type(url) is not str or not url:
+        raise ValueError("the URL must be a non-empty string")
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not host:
+        raise ValueError(f"{url!r} has no host")
+    if parts.username or parts.password:
+        raise ValueError("credentials in a URL are refused")
+    if parts.scheme == "https":
+        return url
+    if parts.scheme == "http" and allow_http_loopback and is_loopback_host(host):
+        return url
+    raise ValueError(f"{url!r}: only https (or http to a loopback host) is fetched")
+
+
+def _check_response_head(url: str, response: httpx.Response, limits: FetchLimits) -> None:
+    if response.is_redirect or 300 <= response.status_code < 400:
+        raise FetchError(f"{url} answered a redirect ({response.status_code}); not followed")
+    if response.status_code != 200:
+        raise FetchError(f"{url} answered HTTP {response.status_code}")
+    length = response.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > limits.max_bytes):
+        raise FetchError(f"{url}: body larger than {limits.max_bytes} bytes")
+
+
+def _timeout(limits: FetchLimits) -> httpx.Timeout:
+    return httpx.Timeout(limits.timeout, connect=limits.timeout)
+
+
+def fetch(client: httpx.Client, url: str, limits: FetchLimits) -> Fetched:
+    """GET ``url`` with ``client`` under ``limits``; :class:`FetchError` on any failure."""
+    started = time.monotonic()
+    try:
+        with client.stream(
+            "GET",
+            url,
+            follow_redirects=False,
+            timeout=_timeout(limits),
+            headers={"Accept": "application/json"},
+        ) as response:
+            _check_response_head(url, response, limits)
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > limits.max_bytes:
+                    raise FetchError(f"{url}: body larger than {limits.max_bytes} bytes")
+                if time.monotonic() - started > limits.deadline:
+                    raise FetchError(f"{url}: took longer than {limits.deadline:g} s")
+            return Fetched(bytes(body), response.headers.get("cache-control"))
+    except httpx.HTTPError as exc:
+        raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None
+
+
+async def fetch_async(client: httpx.AsyncClient, url: str, limits: FetchLimits) -> Fetched:
+    """:func:`fetch` for an :class:`httpx.AsyncClient`."""
+    started = time.monotonic()
+    try:
+        async with client.stream(
+            "GET",
+            url,
+            follow_redirects=False,
+            timeout=_timeout(limits),
+            headers={"Accept": "application/json"},
+        ) as response:
+            _check_response_head(url, response, limits)
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > limits.max_bytes:
+                    raise FetchError(f"{url}: body larger than {limits.max_bytes} bytes")
+                if time.monotonic() - started > limits.deadline:
+                    raise FetchError(f"{url}: took longer than {limits.deadline:g} s")
+            return Fetched(bytes(body), response.headers.get("cache-control"))
+    except httpx.HTTPError as exc:
+        raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None
+
+
+__all__ = ["FetchLimits", "Fetched", "check_url", "fetch", "fetch_async", "is_loopback_host"]

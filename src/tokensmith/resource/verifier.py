@@ -1,0 +1,354 @@
+"""``AccessTokenVerifier``: what an API calls on every request.
+
+::
+
+    verifier = AccessTokenVerifier(issuer="https://id.example", audience="orders-api")
+    token = verifier.verify(raw)              # or: await verifier.verify_async(raw)
+    token.claims["sub"], token.scopes, token.roles
+
+Keys come from the issuer's discovery document (the default), a JWKS URL, or static
+keys; see :class:`AccessTokenVerifier`. Every refusal is a
+:class:`~tokensmith.jose.errors.JoseError` with a stable ``code``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from tokensmith.jose import JWK, ClaimsPolicy, JWKSet, jwt
+from tokensmith.jose.encoding import DEFAULT_LIMITS, Limits
+from tokensmith.jose.errors import (
+    InvalidTypeError,
+    JoseError,
+    KeyNotFoundError,
+    MalformedError,
+)
+from tokensmith.jose.jws import parse_protected
+
+from .errors import InsufficientScopeError, RevokedError
+from .feed import RevocationFeed
+from .jwks import KeySetOptions, RemoteKeySet
+
+try:  # the verified-token cache of the core (issue 4)
+    from tokensmith.jose.cache import VerifiedTokenCache
+except ImportError:  # pragma: no cover - before the cache landed
+    VerifiedTokenCache = None  # type: ignore[assignment,misc]
+
+#: the ``typ`` values accepted by default: RFC 9068 §4 (resource servers MUST check it)
+DEFAULT_TYP: Final = ("at+jwt",)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifierOptions:
+    """Everything past issuer, audience and keys. Seconds throughout.
+
+    - ``algorithms``: the allow-list; default None = what the keys announce (a key
+      with an ``alg`` verifies only that alg; one without, only its own family). ``none``
+      never; HMAC only with a symmetric key passed as ``keys`` (a secret).
+    - ``typ``: accepted ``typ`` headers (``("at+jwt",)`` per RFC 9068; add ``"JWT"`` for
+      issuers that send plain JWTs); None accepts any.
+    - ``leeway``, ``max_age``, ``required_claims``: as :class:`ClaimsPolicy`.
+    - ``required_scopes`` / ``required_roles``: every token must carry all of them
+      (per-route requirements belong to the adapters).
+    - ``scope_claim`` (space-separated string per RFC 9068, or an array) and
+      ``roles_claim`` (an array, or a space-separated string).
+    - ``cache``: the verified-token cache (on by default); ``cache_max_entries``.
+    - ``revocations``: a :class:`RevocationFeed` whose denylist every token is checked
+      against (and whose outage policy applies).
+    - ``key_set``: how a remote key set caches and refetches.
+    - ``now``: the wall clock for claims (POSIX seconds).
+    """
+
+    algorithms: Collection[str] | None = None
+    typ: Sequence[str] | None = DEFAULT_TYP
+    leeway: float = 0.0
+    max_age: float | None = None
+    required_claims: Collection[str] = ("exp",)
+    required_scopes: Collection[str] = ()
+    required_roles: Collection[str] = ()
+    scope_claim: str = "scope"
+    roles_claim: str = "roles"
+    cache: bool = True
+    cache_max_entries: int = 10_000
+    revocations: RevocationFeed | None = None
+    key_set: KeySetOptions = field(default_factory=KeySetOptions)
+    limits: Limits = DEFAULT_LIMITS
+    now: Callable[[], float] = time.time
+
+    def __post_init__(self) -> None:
+        if isinstance(self.typ, str):
+            raise TypeError("typ is a sequence of accepted values, e.g. ('at+jwt', 'JWT')")
+        for name in ("required_scopes", "required_roles", "required_claims"):
+            if isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} is a collection of names, not a string")
+        if self.revocations is not None and not isinstance(self.revocations, RevocationFeed):
+            raise TypeError("revocations must be a RevocationFeed")
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    """A verified, unrevoked access token: ``claims``, ``header``, the ``key`` that
+    verified it, and its ``scopes`` and ``roles`` as sets."""
+
+    header: Mapping[str, Any]
+    claims: Mapping[str, Any]
+    key: JWK
+    scopes: frozenset[str]
+    roles: frozenset[str]
+
+    @property
+    def subject(self) -> str | None:
+        sub = self.claims.get("sub")
+        return sub if type(sub) is str else None
+
+    @property
+    def client_id(self) -> str | None:
+        value = self.claims.get("client_id")
+        return value if type(value) is str else None
+
+    def has_scopes(self, *scopes: str) -> bool:
+        return self.scopes.issuperset(scopes)
+
+    def has_roles(self, *roles: str) -> bool:
+        return self.roles.issuperset(roles)
+
+
+def names_in(value: object) -> frozenset[str]:
+    """A scope/roles claim as a set: a space-separated string or an array of strings."""
+    if type(value) is str:
+        return frozenset(value.split())
+    if isinstance(value, (list, tuple)):
+        return frozenset(v for v in value if type(v) is str)
+    return frozenset()
+
+
+def check_access(
+    token: AccessToken, *, scopes: Collection[str] = (), roles: Collection[str] = ()
+) -> None:
+    """Raise :class:`InsufficientScopeError` unless ``token`` has every scope and role."""
+    missing_scopes = [s for s in scopes if s not in token.scopes]
+    if missing_scopes:
+        raise InsufficientScopeError(
+            "the token lacks scope " + " ".join(missing_scopes), required=tuple(scopes)
+        )
+    missing_roles = [r for r in roles if r not in token.roles]
+    if missing_roles:
+        raise InsufficientScopeError(
+            "the token lacks role " + " ".join(missing_roles), required=tuple(roles)
+        )
+
+
+KeysArg = str | JWK | JWKSet | Sequence[JWK] | RemoteKeySet | None
+
+
+class AccessTokenVerifier:
+    """Verifies bearer access tokens for one API.
+
+    ``keys`` says where the keys come from:
+
+    - None (default): discovery — ``{issuer}/.well-known/openid-configuration`` names
+      the ``jwks_uri``, fetched and cached as a :class:`RemoteKeySet`;
+    - a URL string: that JWKS URL;
+    - a :class:`RemoteKeySet` built by the caller;
+    - static keys: a :class:`JWK`, a :class:`JWKSet` or a list of JWKs. Private keys
+      are reduced to their public halves; a symmetric key (``oct``) is the shared
+      secret and is the only way HMAC algorithms are ever accepted.
+    """
+
+    def __init__(
+        self,
+        *,
+        issuer: str | Collection[str],
+        audience: str | Collection[str],
+        keys: KeysArg = None,
+        options: VerifierOptions | None = None,
+    ) -> None:
+        self.options = opts = options if options is not None else VerifierOptions()
+        self.policy = ClaimsPolicy(
+            issuer=issuer,
+            audience=audience,
+            algorithms=opts.algorithms,
+            required=opts.required_claims,
+            leeway=opts.leeway,
+            max_age=opts.max_age,
+            now=opts.now,
+            limits=opts.limits,
+        )
+        self._remote: RemoteKeySet | None = None
+        self._static: JWKSet | None = None
+        if keys is None:
+            if not isinstance(issuer, str):
+                raise ValueError("discovery needs one issuer URL; pass keys= for several")
+            self._remote = RemoteKeySet(
+                issuer=issuer, options=opts.key_set, on_change=self._keys_changed
+            )
+        elif isinstance(keys, str):
+            self._remote = RemoteKeySet(
+                jwks_uri=keys, options=opts.key_set, on_change=self._keys_changed
+            )
+        elif isinstance(keys, RemoteKeySet):
+            self._remote = keys
+        else:
+            self._static = _static_set(keys)
+        self._typ = (
+            None
+            if opts.typ is None
+            else frozenset(t.lower().removeprefix("application/") for t in opts.typ)
+        )
+        self._scopes = tuple(opts.required_scopes)
+        self._roles = tuple(opts.required_roles)
+        self._feed = opts.revocations
+        self._denylist = opts.revocations.denylist if opts.revocations is not None else None
+        self._cache: Any = None
+        if opts.cache and VerifiedTokenCache is not None:
+            self._cache = VerifiedTokenCache(self.policy, max_entries=opts.cache_max_entries)
+            self._decode: Callable[[str, Any], jwt.VerifiedJWT] = self._cache.decode
+        else:
+            policy = self.policy
+            self._decode = lambda token, keys: jwt.decode(token, keys, policy=policy)
+        #: verification outcomes by code ("ok" for accepted tokens)
+        self.outcomes: Counter[str] = Counter()
+        self.observe: Callable[[str, float], None] | None = None  # set by metrics
+
+    # ---- public ------------------------------------------------------------------------
+
+    @property
+    def key_set(self) -> RemoteKeySet | JWKSet:
+        if self._remote is not None:
+            return self._remote
+        assert self._static is not None
+        return self._static
+
+    @property
+    def cache(self) -> Any:
+        """The verified-token cache in use, or None."""
+        return self._cache
+
+    @property
+    def revocations(self) -> RevocationFeed | None:
+        return self._feed
+
+    def verify(self, token: str) -> AccessToken:
+        """Verify ``token`` (signature, claims, typ, revocation, required scopes/roles)."""
+        started = time.perf_counter() if self.observe is not None else 0.0
+        try:
+            self._precheck(token)
+            remote = self._remote
+            if remote is None:
+                verified = self._decode(token, self._static)
+            else:
+                keys = remote.keys_for(None)
+                try:
+                    verified = self._decode(token, keys)
+                except KeyNotFoundError:
+                    newer = remote.keys_for(self._kid(token))
+                    if newer is keys:
+                        raise
+                    verified = self._decode(token, newer)
+            result = self._finish(verified)
+        except JoseError as exc:
+            self._count(exc.code, started)
+            raise
+        self._count("ok", started)
+        return result
+
+    async def verify_async(self, token: str) -> AccessToken:
+        """:meth:`verify` for async code: key-set fetches never block the loop."""
+        started = time.perf_counter() if self.observe is not None else 0.0
+        try:
+            self._precheck(token)
+            remote = self._remote
+            if remote is None:
+                verified = self._decode(token, self._static)
+            else:
+                keys = await remote.keys_for_async(None)
+                try:
+                    verified = self._decode(token, keys)
+                except KeyNotFoundError:
+                    newer = await remote.keys_for_async(self._kid(token))
+                    if newer is keys:
+                        raise
+                    verified = self._decode(token, newer)
+            result = self._finish(verified)
+        except JoseError as exc:
+            self._count(exc.code, started)
+            raise
+        self._count("ok", started)
+        return result
+
+    # ---- steps -------------------------------------------------------------------------
+
+    def _precheck(self, token: object) -> None:
+        if type(token) is not str:
+            raise MalformedError("a bearer token is a string", code="jwt_malformed")
+        if self._feed is not None:
+            self._feed.check()
+
+    def _kid(self, token: str) -> object:
+        try:
+            return parse_protected(token.partition(".")[0], self.policy.limits).get("kid")
+        except JoseError:
+            return None
+
+    def _finish(self, verified: jwt.VerifiedJWT) -> AccessToken:
+        header = verified.header
+        if self._typ is not None:
+            typ = header.get("typ")
+            if type(typ) is not str or typ.lower().removeprefix("application/") not in self._typ:
+                raise InvalidTypeError(f"typ {typ!r} is not accepted here")
+        claims = verified.claims
+        if self._denylist is not None:
+            why = self._denylist.denies(claims)
+            if why is not None:
+                raise RevokedError(f"the token has been revoked (by {why})")
+        result = AccessToken(
+            header=header,
+            claims=claims,
+            key=verified.key,
+            scopes=names_in(claims.get(self.options.scope_claim)),
+            roles=names_in(claims.get(self.options.roles_claim)),
+        )
+        if self._scopes or self._roles:
+            check_access(result, scopes=self._scopes, roles=self._roles)
+        return result
+
+    def _count(self, outcome: str, started: float) -> None:
+        self.outcomes[outcome] += 1
+        if self.observe is not None:
+            self.observe(outcome, time.perf_counter() - started)
+
+    def _keys_changed(self, keys: JWKSet) -> None:
+        cache = self._cache
+        if cache is not None and hasattr(cache, "retain_keys"):
+            cache.retain_keys(keys)
+
+
+def _static_set(keys: JWK | JWKSet | Sequence[JWK]) -> JWKSet:
+    if isinstance(keys, JWK):
+        members: list[JWK] = [keys]
+    elif isinstance(keys, (JWKSet, list, tuple)):
+        members = list(keys)
+    else:
+        raise TypeError("keys must be None, a JWKS URL, a RemoteKeySet, a JWK, a JWKSet or a list")
+    if not members:
+        raise ValueError("keys must hold at least one key")
+    out = []
+    for key in members:
+        if not isinstance(key, JWK):
+            raise TypeError("keys must be JWK objects")
+        out.append(key if key.is_symmetric or not key.is_private else key.public())
+    return JWKSet(out)
+
+
+__all__ = [
+    "DEFAULT_TYP",
+    "AccessToken",
+    "AccessTokenVerifier",
+    "VerifierOptions",
+    "check_access",
+    "names_in",
+]

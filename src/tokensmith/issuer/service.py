@@ -887,9 +887,10 @@ class Issuer:
 
     async def maintain_keys(self) -> None:
         """Rotate and retire on schedule; the server calls this periodically (every
-        minute is plenty) and it is cheap when there is nothing to do. Also reloads keys
-        changed by another process, and forgets expired denylist entries and sessions
-        that ended more than a day ago."""
+        minute is plenty; the period must stay well below ``jwks_max_age``, since that is
+        how soon another process learns of a new next key) and it is cheap when there is
+        nothing to do. Also reloads keys changed by another process, and forgets expired
+        denylist entries and sessions that ended more than a day ago."""
         for event in await self._keys.maintain():
             await self._audit.record("key_rotated", action=event)
         now = self._clock()

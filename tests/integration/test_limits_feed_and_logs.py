@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from .server_process import Server
+from .server_process import TOKENSMITH, Server
 
 PASSWORD = "correct horse battery"
 FEED_SECRET = "feed-secret-for-tests-0123456789"
@@ -193,3 +193,27 @@ def test_s27_no_token_or_password_in_the_server_log(server: Server) -> None:
         refreshed.json()["access_token"],
     ):
         assert secret not in log  # ...and holds no secret
+
+
+def test_serve_on_a_busy_port_fails_without_claiming_to_listen(make_server: Any) -> None:
+    import socket
+    import subprocess
+
+    server: Server = make_server(start=False)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        result = subprocess.run(
+            [*TOKENSMITH, "serve", "--port", port],
+            env=server.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "address already in use" in output.lower()
+    assert "listening on" not in output
+    assert "setup_token" not in output

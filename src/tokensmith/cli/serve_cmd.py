@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import click
 
 from ..issuer.service import Issuer
@@ -41,7 +43,8 @@ def serve(
     base = settings.issuer_url
     bind = f"[{settings.host}]" if ":" in settings.host else settings.host
 
-    async def started(issuer: Issuer) -> None:
+    async def announce(issuer: Issuer) -> None:
+        """Once the socket is bound: where we listen, and the setup token if needed."""
         click.echo(f"tokensmith listening on http://{bind}:{settings.port}")
         click.echo(f"  issuer:   {base}")
         click.echo(f"  data dir: {settings.data_dir.resolve()}")
@@ -61,7 +64,14 @@ def serve(
                 f" --data-dir {settings.data_dir}\n"
             )
 
-    app = create_app(settings, on_started=started)
+    app = create_app(settings)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)  # exits 1 if the port cannot be bound
+            if self.started and app.state.issuer is not None:
+                await announce(app.state.issuer)
+
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -75,7 +85,7 @@ def serve(
         h11_max_incomplete_event_size=settings.max_header_bytes + 16384,
         lifespan="on",
     )
-    server = uvicorn.Server(config)
+    server = Server(config)
     server.run()
     if not server.started:
         raise SystemExit(1)

@@ -1,10 +1,10 @@
 """The SQL backend (SQLAlchemy 2 Core, async): one implementation for SQLite and PostgreSQL.
 
 Decisions under concurrency are single conditional statements checked by ``rowcount``
-(never read-then-write): consuming a refresh token, redeeming an invite or the setup
-token, promoting keys. Revocation ids are allocated under a transaction-scoped advisory
-lock on PostgreSQL so that they become visible in id order (the feed resumes by id);
-SQLite has one writer at a time anyway.
+or by the row an ``UPDATE ... RETURNING`` gives back (never read-then-write): consuming a
+refresh token, redeeming an invite or the setup token, promoting keys. Revocation ids
+are allocated under a transaction-scoped advisory lock on PostgreSQL so that they become
+visible in id order (the feed resumes by id); SQLite has one writer at a time anyway.
 """
 
 from __future__ import annotations
@@ -324,17 +324,20 @@ class SqlRefreshTokenStore(_Sql):
         self, token_hash: str, now: float, *, child: RefreshTokenRecord | None = None
     ) -> ConsumeResult:
         async with self._begin() as conn:
-            # the one decision: a conditional UPDATE; row locks (PostgreSQL) or the single
-            # writer (SQLite) make exactly one caller see rowcount == 1
-            result = await conn.execute(
-                refresh_tokens.update()
-                .where(
-                    refresh_tokens.c.token_hash == token_hash,
-                    refresh_tokens.c.consumed_at.is_(None),
+            # the one decision: a conditional UPDATE ... RETURNING; row locks (PostgreSQL)
+            # or the single writer (SQLite) make exactly one caller get the row back
+            won = (
+                await conn.execute(
+                    refresh_tokens.update()
+                    .where(
+                        refresh_tokens.c.token_hash == token_hash,
+                        refresh_tokens.c.consumed_at.is_(None),
+                    )
+                    .values(consumed_at=now)
+                    .returning(*refresh_tokens.c)
                 )
-                .values(consumed_at=now)
-            )
-            if result.rowcount == 1:
+            ).first()
+            if won is not None:
                 if child is not None:
                     await conn.execute(refresh_tokens.insert().values(**_token_values(child)))
                     await conn.execute(
@@ -342,8 +345,7 @@ class SqlRefreshTokenStore(_Sql):
                         .where(sessions.c.id == child.session_id)
                         .values(last_used_at=now)
                     )
-                token = await self._get(conn, token_hash)
-                return ConsumeResult(won=True, token=token, child=child)
+                return ConsumeResult(won=True, token=_token(won), child=child)
             token = await self._get(conn, token_hash)
             if token is None:
                 return ConsumeResult(won=False, token=None)

@@ -27,6 +27,8 @@ def test_s27_database_holds_no_raw_refresh_token_password_or_private_key(
         refreshed = client.post("/auth/refresh", json={"refresh_token": login["refresh_token"]})
         assert refreshed.status_code == 200
     server.stop()  # checkpoint and close the database cleanly
+    for path in server.data_dir.glob("tokensmith.db*"):
+        assert path.stat().st_mode & 0o077 == 0, f"{path.name} is readable by others"
     stored = _database_bytes(server)
     assert b"atrest" in stored  # the scan does see the database's contents
     for secret in (login["refresh_token"], refreshed.json()["refresh_token"]):

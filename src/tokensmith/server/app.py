@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
@@ -38,17 +38,11 @@ async def _maintain_keys(issuer: Issuer, interval: float, stopping: asyncio.Even
             log.error("key maintenance failed: %s", type(exc).__name__)
 
 
-def create_app(
-    settings: Settings,
-    *,
-    issuer: Issuer | None = None,
-    on_started: Callable[[Issuer], Awaitable[None]] | None = None,
-) -> FastAPI:
+def create_app(settings: Settings, *, issuer: Issuer | None = None) -> FastAPI:
     """The FastAPI application for ``settings``.
 
     Without ``issuer``, the app opens its own at startup (:func:`open_issuer`) and closes
-    it, and its stores, at shutdown. With one, the caller owns it. ``on_started`` runs
-    once the issuer is open (``tokensmith serve`` prints the setup token there).
+    it, and its stores, at shutdown. With one, the caller owns it.
     """
 
     @contextlib.asynccontextmanager
@@ -60,8 +54,6 @@ def create_app(
         else:
             opened = issuer
         app.state.issuer = opened
-        if on_started is not None:
-            await on_started(opened)
         task = asyncio.create_task(
             _maintain_keys(opened, settings.key_maintenance_interval, app.state.stopping)
         )

@@ -6,6 +6,9 @@ Used by :func:`tokensmith.server.app.create_app` and by the operator commands (`
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from ..issuer.config import Argon2Params, IssuerConfig, RateLimitRule, RateLimits
 from ..issuer.service import Issuer
 from ..settings import Settings, SettingsError
@@ -78,6 +81,8 @@ async def open_issuer(settings: Settings) -> tuple[Issuer, Stores]:
     config = issuer_config(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     master_key = resolve_master_key(settings)
+    if settings.database_url is None:
+        _create_private(settings.data_dir / "tokensmith.db")
     stores = await open_stores(settings.database)
     try:
         issuer = await Issuer.open(
@@ -87,3 +92,13 @@ async def open_issuer(settings: Settings) -> tuple[Issuer, Stores]:
         await stores.close()
         raise
     return issuer, stores
+
+
+def _create_private(path: Path) -> None:
+    """Create the embedded database file 0600 before SQLite does (it would use the umask);
+    SQLite gives its -wal and -shm files the same mode (S27)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)

@@ -1013,7 +1013,7 @@ class Issuer:
         now = self._clock()
         await self._stores.users.set_disabled(user.id, now, now=now)
         await self._end_all(user.id, reason="user_disabled")
-        await self._deny_user(user.id, now)
+        await self._deny_user(user.id, now, this_second=True)
         await self._audit.record(
             "admin_action",
             user_id=user.id,
@@ -1022,13 +1022,34 @@ class Issuer:
             action="disable_user",
         )
 
-    async def _deny_user(self, user_id: str, now: float) -> None:
-        # every access token issued up to this second (iat is whole seconds)
+    async def revoke_user(self, *, username: str, ctx: RequestContext = _NO_CONTEXT) -> int:
+        """Operator action: end every session of the user and deny every access token
+        issued so far (a per-user not-before), without disabling the account. Returns how
+        many sessions ended. Errors: user_not_found."""
+        user = await self._user_by_name(username)
+        now = self._clock()
+        count = await self._end_all(user.id, reason="revoked_by_operator")
+        await self._deny_user(user.id, now, this_second=False)
+        await self._audit.record(
+            "admin_action",
+            user_id=user.id,
+            username=user.username,
+            ip=ctx.ip,
+            action="revoke_user",
+            sessions=count,
+        )
+        return count
+
+    async def _deny_user(self, user_id: str, now: float, *, this_second: bool) -> None:
+        """Deny the user's access tokens issued before now. ``iat`` is whole seconds:
+        with ``this_second`` the current second is denied too (for a disabled user, who
+        cannot log in again anyway); without it, a login later in this second stays valid
+        and tokens of the sessions just ended are denied by their ``sid`` entries."""
         await self._deny(
             "sub",
             user_id,
             expires_at=now + self.config.access_ttl + _DENY_MARGIN,
-            not_before=float(math.floor(now) + 1),
+            not_before=float(math.floor(now) + (1 if this_second else 0)),
         )
 
     async def enable_user(self, *, username: str, ctx: RequestContext = _NO_CONTEXT) -> None:

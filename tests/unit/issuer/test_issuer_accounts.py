@@ -120,7 +120,14 @@ async def test_s26_unknown_user_and_wrong_password_same_answer_same_work(
 
 async def test_disabled_account_answers_only_to_the_right_password(issuer: Issuer) -> None:
     await issuer.register(username="alice", password=PASSWORD)
+    before = await issuer.login(username="alice", password=PASSWORD)
     await issuer.disable_user(username="alice")
+    # every access token issued so far is denied, and the session is over
+    with pytest.raises(AuthError) as denied:
+        await issuer.authenticate(before.access_token)
+    assert denied.value.code == "invalid_token"
+    kinds = sorted(e.kind for e in await issuer.revocation_events())
+    assert kinds == ["sid", "sub"]
     with pytest.raises(AuthError) as wrong:
         await issuer.login(username="alice", password="wrong password")
     assert wrong.value.code == "invalid_credentials"

@@ -308,3 +308,20 @@ async def test_revocation_seen_by_another_process(stores: Stores, clock: FakeClo
     assert retry.refresh_token == child.refresh_token
     await one.close()
     await two.close()
+
+
+async def test_operator_revokes_a_user_by_not_before(issuer: Issuer, clock: FakeClock) -> None:
+    pair = await login(issuer)
+    assert await issuer.revoke_user(username="alice") == 1
+    await assert_denied(issuer, pair.access_token)
+    await assert_invalid_grant(issuer, pair.refresh_token)
+    events = await issuer.revocation_events()
+    assert [e.kind for e in events] == ["sid", "sub"]
+    assert events[1].not_before == int(clock.now)
+    # the account stays usable, even in the same second
+    clock.advance(0.5)
+    fresh = await issuer.login(username="alice", password=PASSWORD)
+    await issuer.authenticate(fresh.access_token)
+    with pytest.raises(AuthError) as missing:
+        await issuer.revoke_user(username="nobody")
+    assert missing.value.code == "user_not_found"

@@ -217,3 +217,20 @@ def test_serve_on_a_busy_port_fails_without_claiming_to_listen(make_server: Any)
     assert "address already in use" in output.lower()
     assert "listening on" not in output
     assert "setup_token" not in output
+
+
+def test_s26_failures_across_many_usernames_hit_the_address_limit(make_server: Any) -> None:
+    server: Server = make_server(rate_address_limit="3", rate_account_limit="100")
+    with server.client() as client:
+        server.register_and_login(client, "innocent")
+        statuses = [
+            client.post(
+                "/auth/login", json={"username": f"guess{i}", "password": "wrong password"}
+            ).status_code
+            for i in range(5)
+        ]
+        assert statuses[:3] == [401, 401, 401]
+        assert statuses[-1] == 429
+        blocked = client.post("/auth/login", json={"username": "innocent", "password": PASSWORD})
+        assert blocked.status_code == 429
+        assert int(blocked.headers["retry-after"]) >= 1

@@ -2,13 +2,46 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
+import urllib.parse
 
 import click
 
 from ..issuer.service import Issuer
 from ..server.master_key import MasterKeyError, resolve_master_key
+from ..settings import Settings
 from .server_common import settings_options, settings_or_exit
+
+
+def startup_warnings(settings: Settings) -> list[str]:
+    """Settings that work but are probably a mistake, said at start."""
+    warnings = []
+    issuer = urllib.parse.urlsplit(settings.issuer_url)
+    if issuer.scheme == "http" and not _is_loopback(issuer.hostname or ""):
+        warnings.append(
+            f"the issuer {settings.issuer_url} is plain http on a non-loopback host; "
+            "set TOKENSMITH_ISSUER to the public https URL"
+        )
+    if settings.cookie_mode:
+        for origin in settings.origins:
+            parsed = urllib.parse.urlsplit(origin)
+            if parsed.scheme == "http" and not _is_loopback(parsed.hostname or ""):
+                warnings.append(
+                    f"cookie mode: browsers drop Secure cookies on {origin}; serve it over https"
+                )
+    if settings.test_clock_file is not None:
+        warnings.append(f"test clock file {settings.test_clock_file} is in use (tests only)")
+    return warnings
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @click.command()
@@ -49,8 +82,8 @@ def serve(
         click.echo(f"  issuer:   {base}")
         click.echo(f"  data dir: {settings.data_dir.resolve()}")
         click.echo(f"  docs:     http://{bind}:{settings.port}/docs")
-        if settings.test_clock_file is not None:
-            click.echo(f"  WARNING: test clock file {settings.test_clock_file} is in use")
+        for warning in startup_warnings(settings):
+            click.echo(f"  WARNING: {warning}")
         token = await issuer.setup_token()
         if token is not None:
             click.echo(

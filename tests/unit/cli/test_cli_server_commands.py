@@ -243,3 +243,23 @@ def test_on_a_terminal_the_password_is_a_hidden_prompt_with_confirmation(
     assert server_common.read_password() == "typed secret"
     assert asked["hide_input"] is True
     assert asked["confirmation_prompt"] is True
+
+
+def test_serve_warns_about_probable_mistakes() -> None:
+    from tokensmith.cli.serve_cmd import startup_warnings
+    from tokensmith.settings import load_settings
+
+    assert startup_warnings(load_settings()) == []
+    public = startup_warnings(load_settings(host="192.0.2.10"))
+    assert len(public) == 1
+    assert "TOKENSMITH_ISSUER" in public[0]
+    assert startup_warnings(load_settings(host="192.0.2.10", issuer="https://id.example")) == []
+    cookie = startup_warnings(
+        load_settings(
+            issuer="https://id.example", cookie_mode=True, allowed_origins="http://app.example"
+        )
+    )
+    assert len(cookie) == 1
+    assert "Secure cookies" in cookie[0]
+    clock = startup_warnings(load_settings(test_clock_file="/tmp/clock"))
+    assert clock == ["test clock file /tmp/clock is in use (tests only)"]

@@ -21,6 +21,7 @@ import os
 import re
 import tomllib
 import urllib.parse
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -368,6 +369,22 @@ def decode_master_key(text: str) -> bytes:
     return raw
 
 
+#: TOKENSMITH_* variables that are not settings: the config file and the test harness's
+NON_SETTING_VARIABLES = frozenset({"TOKENSMITH_CONFIG", "TOKENSMITH_REQUIRE_SERVICES"})
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """``TOKENSMITH_*`` variables that name no setting (typos are otherwise ignored)."""
+    known = {env_name(name) for name in Settings.model_fields} | NON_SETTING_VARIABLES
+    return sorted(
+        name
+        for name in environ
+        if name.upper().startswith(ENV_PREFIX)
+        and name.upper() not in known
+        and not name.upper().startswith(f"{ENV_PREFIX}TEST_")
+    )
+
+
 def env_name(field: str) -> str:
     return f"{ENV_PREFIX}{field.upper()}"
 
@@ -434,4 +451,5 @@ __all__ = [
     "env_name",
     "load_settings",
     "parse_duration",
+    "unknown_variables",
 ]

@@ -7,6 +7,7 @@ settings or usage (one line per problem).
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ from ..issuer.errors import AuthError
 from ..issuer.service import Issuer
 from ..server.compose import issuer_config, open_issuer
 from ..server.master_key import MasterKeyError
-from ..settings import Settings, SettingsError, load_settings
+from ..settings import Settings, SettingsError, load_settings, unknown_variables
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,6 +44,8 @@ def settings_or_exit(config_file: str | None, **overrides: Any) -> Settings:
     """Load and check the settings; on a problem print one line each and exit 2."""
     if overrides.get("data_dir") is not None:
         overrides["data_dir"] = Path(overrides["data_dir"])
+    for name in unknown_variables(os.environ):
+        click.echo(f"warning: {name} is not a tokensmith setting (ignored)", err=True)
     try:
         settings = load_settings(config_file=config_file, **overrides)
         issuer_config(settings)

@@ -263,3 +263,13 @@ def test_serve_warns_about_probable_mistakes() -> None:
     assert "Secure cookies" in cookie[0]
     clock = startup_warnings(load_settings(test_clock_file="/tmp/clock"))
     assert clock == ["test clock file /tmp/clock is in use (tests only)"]
+
+
+def test_a_misspelt_variable_is_warned_about(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOKENSMITH_PROT", "9000")
+    code, out, err = _run(runner, "config", "show", "--json")
+    assert code == 0
+    assert "warning: TOKENSMITH_PROT is not a tokensmith setting (ignored)" in err
+    assert json.loads(out)["port"] == 8000

@@ -190,3 +190,17 @@ def test_settings_become_an_issuer_config() -> None:
     assert config.registration == "closed"
     assert config.rate_limits.account.limit == 3
     assert config.audiences == (settings.issuer_url,)
+
+
+def test_unknown_tokensmith_variables_are_named_so_typos_do_not_pass_silently() -> None:
+    from tokensmith.settings import unknown_variables
+
+    environ = {
+        "TOKENSMITH_PROT": "9000",
+        "TOKENSMITH_PORT": "9000",
+        "TOKENSMITH_CONFIG": "x.toml",
+        "TOKENSMITH_TEST_PG_HOST": "127.0.0.1",
+        "tokensmith_acess_ttl": "5",
+        "HOME": "/root",
+    }
+    assert unknown_variables(environ) == ["TOKENSMITH_PROT", "tokensmith_acess_ttl"]

@@ -1,0 +1,1 @@
+"""tokensmith's benchmark suite (issue 4): ``python -m benchmarks`` or ``make bench``."""

@@ -1,0 +1,91 @@
+"""FastAPI dependencies. Imports FastAPI; import this module only in FastAPI apps.
+
+With the middleware (``app.add_middleware(BearerAuthMiddleware, verifier=v,
+options=MiddlewareOptions(optional=True))``) the dependencies read ``scope["auth"]``;
+without it, set ``app.state.tokensmith_verifier = v`` and they verify the header
+themselves. ::
+
+    @app.get("/orders")
+    async def orders(token: Authenticated): ...
+
+    @app.post("/orders", dependencies=[require_scopes("orders:write")])
+    async def create(): ...
+
+    @app.delete("/orders/{id}")
+    async def delete(token: AccessToken = require_roles("admin")): ...
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+
+from tokensmith.jose.errors import JoseError
+
+from .challenge import bearer_token, challenge_for
+from .verifier import AccessToken, AccessTokenVerifier, check_access
+
+STATE_ATTRIBUTE = "tokensmith_verifier"
+
+
+def _http_error(exc: JoseError) -> HTTPException:
+    answer = challenge_for(exc)
+    return HTTPException(answer.status, detail=answer.body, headers=dict(answer.headers))
+
+
+async def current_token(request: Request) -> AccessToken:
+    """The request's verified access token (401/403/503 per RFC 6750 otherwise)."""
+    found = request.scope.get("auth")
+    if isinstance(found, AccessToken):
+        return found
+    verifier = getattr(request.app.state, STATE_ATTRIBUTE, None)
+    try:
+        if verifier is None:
+            if "auth" in request.scope:  # the middleware ran and found no token
+                raw: str | None = None
+                bearer_token(raw)
+            raise RuntimeError(
+                "no token verified: add BearerAuthMiddleware or set "
+                f"app.state.{STATE_ATTRIBUTE} to an AccessTokenVerifier"
+            )
+        if not isinstance(verifier, AccessTokenVerifier):
+            raise TypeError(f"app.state.{STATE_ATTRIBUTE} must be an AccessTokenVerifier")
+        token = await verifier.verify_async(bearer_token(request.headers.get("authorization")))
+    except JoseError as exc:
+        raise _http_error(exc) from None
+    request.scope["auth"] = token
+    return token
+
+
+#: ``token: Authenticated`` in a route's signature: the verified access token.
+Authenticated = Annotated[AccessToken, Depends(current_token)]
+
+
+def require_scopes(*scopes: str) -> Any:
+    """A dependency: the token must carry every scope (403 ``insufficient_scope``)."""
+
+    async def dependency(token: Authenticated) -> AccessToken:
+        try:
+            check_access(token, scopes=scopes)
+        except JoseError as exc:
+            raise _http_error(exc) from None
+        return token
+
+    return Depends(dependency)
+
+
+def require_roles(*roles: str) -> Any:
+    """A dependency: the token must carry every role (403 ``insufficient_scope``)."""
+
+    async def dependency(token: Authenticated) -> AccessToken:
+        try:
+            check_access(token, roles=roles)
+        except JoseError as exc:
+            raise _http_error(exc) from None
+        return token
+
+    return Depends(dependency)
+
+
+__all__ = ["STATE_ATTRIBUTE", "Authenticated", "current_token", "require_roles", "require_scopes"]

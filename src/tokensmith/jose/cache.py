@@ -53,7 +53,7 @@ from .errors import ClaimsError
 from .jwk import JWK
 from .jwkset import JWKSet
 from .jws import Keys
-from .jwt import VerifiedJWT, decode
+from .jwt import VerifiedJWT, _verified_jwt, decode
 
 #: An entry is estimated at ``ENTRY_OVERHEAD_BYTES + 1.5 * len(token)`` bytes for the
 #: ``max_bytes`` bound: the token string, its claims (about 3/4 of the token's length,
@@ -84,22 +84,6 @@ class _Entry(FrozenDict):
         raise TypeError("a cached result is read-only")
 
     __delattr__ = __setattr__  # type: ignore[assignment]
-
-
-# A VerifiedJWT without the frozen dataclass __init__ (three slot stores instead of
-# ~1 µs of keyword handling): a hit is about a microsecond in all.
-_new_object = object.__new__
-_SET_HEADER = VerifiedJWT.__dict__["header"].__set__
-_SET_CLAIMS = VerifiedJWT.__dict__["claims"].__set__
-_SET_KEY = VerifiedJWT.__dict__["key"].__set__
-
-
-def _verified_jwt(header: Any, claims: Any, key: JWK) -> VerifiedJWT:
-    result: VerifiedJWT = _new_object(VerifiedJWT)
-    _SET_HEADER(result, header)
-    _SET_CLAIMS(result, claims)
-    _SET_KEY(result, key)
-    return result
 
 
 class RevokedError(ClaimsError):

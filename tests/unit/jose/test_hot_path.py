@@ -144,3 +144,15 @@ def test_header_table_stays_bounded() -> None:
             b64url_encode(dump_json({"alg": "HS256", "kid": str(i)})), DEFAULT_LIMITS
         )
     assert len(jws._HEADER_CACHE) <= jws._HEADER_CACHE_MAX
+
+
+def test_decode_result_is_a_normal_frozen_verified_jwt() -> None:
+    import dataclasses
+
+    token, key = _hs256_token()
+    result = jwt.decode(token, key)
+    assert result == jwt.VerifiedJWT(header=result.header, claims=result.claims, key=key)
+    assert result.claims["sub"] == "a"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.key = key  # type: ignore[misc]
+    assert dataclasses.replace(result, key=key).claims == result.claims

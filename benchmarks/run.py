@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tokensmith.jose.cache import VerifiedTokenCache
 from tokensmith.jose.jwkset import JWKSet
 
 from . import fixtures as F
@@ -165,8 +166,6 @@ def run_jwe(alg: str, enc: str, rounds: int, batch_s: float) -> list[dict[str, A
 
 
 def run_cache(rounds: int, batch_s: float, n_entries: int) -> dict[str, Any]:
-    from tokensmith.jose.cache import VerifiedTokenCache
-
     key = F.signing_key("ES256")
     jwks = JWKSet([key.jwk_public])
     pol = F.policy()

@@ -1,0 +1,1 @@
+"""The API-side benchmark (issue 7): ``python -m benchmarks.resource [--quick] [--json PATH]``."""

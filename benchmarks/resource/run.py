@@ -1,0 +1,241 @@
+"""The API side's costs, measured in-process (not a timed test; it asserts nothing).
+
+1. A FastAPI route called as an ASGI app, with no network or HTTP parsing in the way
+   (the strictest comparison: all the time left is the app's): without auth, behind
+   ``BearerAuthMiddleware`` with ES256 tokens and the verified-token cache on, and with
+   it off. Reported as requests/s and as a ratio of the no-auth throughput
+   (issue 7 targets: >= 85% with the cache, >= 70% without).
+2. The revocation check with 100,000 denylist entries: ns per check, and the extra cost
+   per verification (cache-hit path) with the denylist wired in (target <= 1 µs).
+3. Denylist memory per entry, by tracemalloc, counting the value strings (target <= 200).
+
+``--quick`` runs everything on a few iterations: a smoke test that it still runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from tokensmith.jose import JWK, jwt
+from tokensmith.resource import AccessTokenVerifier, Denylist, RevocationFeed, VerifierOptions
+from tokensmith.resource.asgi import BearerAuthMiddleware
+
+ISSUER = "https://id.example"
+AUDIENCE = "orders-api"
+
+
+def _tokens(key: JWK, count: int) -> list[str]:
+    now = int(time.time())
+    return [
+        jwt.encode(
+            {
+                "iss": ISSUER,
+                "aud": AUDIENCE,
+                "sub": f"user-{i}",
+                "iat": now,
+                "exp": now + 3600,
+                "jti": secrets.token_urlsafe(16),
+                "sid": secrets.token_urlsafe(16),
+                "client_id": "first-party",
+                "scope": "orders:read orders:write",
+                "roles": ["user"],
+            },
+            key,
+            typ="at+jwt",
+        )
+        for i in range(count)
+    ]
+
+
+def _app(verifier: AccessTokenVerifier | None) -> Any:
+    app = FastAPI()
+
+    @app.get("/orders")
+    async def orders() -> dict[str, int]:
+        return {"count": 0}
+
+    if verifier is None:
+        return app
+    return BearerAuthMiddleware(app, verifier=verifier)
+
+
+async def _drive(app: Any, tokens: list[str], requests: int) -> float:
+    """Requests per second through ``app``, cycling over ``tokens``."""
+    body = {"type": "http.request", "body": b"", "more_body": False}
+
+    async def receive() -> dict[str, Any]:
+        return body
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start" and message["status"] != 200:
+            raise RuntimeError(f"status {message['status']}")
+
+    scopes = []
+    for token in tokens:
+        scopes.append(
+            {
+                "type": "http",
+                "asgi": {"version": "3.0"},
+                "http_version": "1.1",
+                "method": "GET",
+                "scheme": "http",
+                "path": "/orders",
+                "raw_path": b"/orders",
+                "query_string": b"",
+                "root_path": "",
+                "headers": [
+                    (b"host", b"api"),
+                    (b"authorization", f"Bearer {token}".encode()),
+                ],
+                "client": ("127.0.0.1", 1),
+                "server": ("127.0.0.1", 80),
+            }
+        )
+    n = len(scopes)
+    for i in range(min(requests, 2 * n)):  # warm up (and fill the cache)
+        await app(dict(scopes[i % n]), receive, send)
+    started = time.perf_counter()
+    for i in range(requests):
+        await app(dict(scopes[i % n]), receive, send)
+    return requests / (time.perf_counter() - started)
+
+
+def _best(run: Callable[[], float], repeats: int) -> float:
+    return max(run() for _ in range(repeats))
+
+
+def throughput(quick: bool) -> dict[str, Any]:
+    key = JWK.generate("ES256", kid="bench")
+    tokens = _tokens(key, 10 if quick else 200)
+    requests = 200 if quick else 20_000
+    repeats = 1 if quick else 3
+    variants = {
+        "no_auth": None,
+        "middleware_cache_on": AccessTokenVerifier(
+            issuer=ISSUER, audience=AUDIENCE, keys=key.public()
+        ),
+        "middleware_cache_off": AccessTokenVerifier(
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            keys=key.public(),
+            options=VerifierOptions(cache=False),
+        ),
+    }
+    rates = {
+        name: _best(lambda v=verifier: asyncio.run(_drive(_app(v), tokens, requests)), repeats)
+        for name, verifier in variants.items()
+    }
+    base = rates["no_auth"]
+    return {
+        name: {"requests_per_s": round(rate), "ratio_to_no_auth": round(rate / base, 3)}
+        for name, rate in rates.items()
+    }
+
+
+def revocation(quick: bool) -> dict[str, Any]:
+    entries = 10_000 if quick else 100_000
+    feed = RevocationFeed("https://id.example", token="unused")
+    for _ in range(entries):
+        feed.denylist.add("jti", secrets.token_urlsafe(16), expires_at=time.time() + 900)
+    key = JWK.generate("ES256", kid="bench")
+    token = _tokens(key, 1)[0]
+    claims = jwt.decode(
+        token,
+        key.public(),
+        policy=AccessTokenVerifier(issuer=ISSUER, audience=AUDIENCE, keys=key).policy,
+    ).claims
+    loops = 10_000 if quick else 1_000_000
+    denies = feed.denylist.denies
+    started = time.perf_counter()
+    for _ in range(loops):
+        denies(claims)
+    check_ns = (time.perf_counter() - started) / loops * 1e9
+
+    plain = AccessTokenVerifier(issuer=ISSUER, audience=AUDIENCE, keys=key.public())
+    guarded = AccessTokenVerifier(
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        keys=key.public(),
+        options=VerifierOptions(revocations=feed),
+    )
+    feed._connected = True  # measured as a healthy feed (no thread needed for the lookup)
+
+    def per_verify(verifier: AccessTokenVerifier) -> float:
+        verifier.verify(token)
+        n = loops // 10
+        started = time.perf_counter()
+        for _ in range(n):
+            verifier.verify(token)
+        return (time.perf_counter() - started) / n * 1e9
+
+    repeats = 1 if quick else 5
+    plain_ns = min(per_verify(plain) for _ in range(repeats))
+    guarded_ns = min(per_verify(guarded) for _ in range(repeats))
+    return {
+        "denylist_entries": len(feed.denylist),
+        "denies_ns": round(check_ns, 1),
+        "verify_cache_hit_ns": round(plain_ns),
+        "verify_cache_hit_with_denylist_ns": round(guarded_ns),
+        "added_ns": round(guarded_ns - plain_ns, 1),
+    }
+
+
+def memory(quick: bool) -> dict[str, Any]:
+    count = 10_000 if quick else 100_000
+    values = [secrets.token_urlsafe(16) for _ in range(count)]
+    expiry = [time.time() + 900 + i for i in range(count)]
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    denylist = Denylist()
+    for value, expires in zip(values, expiry, strict=True):
+        denylist.add("jti", value, expires_at=expires)
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    table = sum(s.size_diff for s in after.compare_to(before, "filename"))
+    strings = sum(sys.getsizeof(v) for v in values)
+    return {
+        "entries": count,
+        "table_bytes_per_entry": round(table / count, 1),
+        "with_value_strings_bytes_per_entry": round((table + strings) / count, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.resource", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a few iterations (smoke test)")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+    results = {
+        "quick": args.quick,
+        "throughput": throughput(args.quick),
+        "revocation": revocation(args.quick),
+        "denylist_memory": memory(args.quick),
+    }
+    print("FastAPI route as ASGI, in-process (ES256 tokens)")
+    for name, row in results["throughput"].items():
+        print(f"  {name:<22} {row['requests_per_s']:>9} req/s   {row['ratio_to_no_auth']:.1%}")
+    rev = results["revocation"]
+    print(f"revocation check, {rev['denylist_entries']} entries: {rev['denies_ns']} ns per lookup;")
+    print(
+        f"  verify (cache hit) {rev['verify_cache_hit_ns']} ns -> "
+        f"{rev['verify_cache_hit_with_denylist_ns']} ns with the denylist ({rev['added_ns']} ns)"
+    )
+    mem = results["denylist_memory"]
+    print(
+        f"denylist memory: {mem['with_value_strings_bytes_per_entry']} bytes per entry "
+        f"({mem['table_bytes_per_entry']} without the value strings)"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0

@@ -1,4 +1,8 @@
-"""The SQL backend (SQLAlchemy 2 Core, async): one implementation for SQLite and PostgreSQL.
+"""The SQL backend (SQLAlchemy 2 Core): one implementation for SQLite and PostgreSQL.
+
+Every operation is one synchronous function of a ``Connection`` handed to a
+:class:`~tokensmith.store.sql.runner.Runner` (a worker thread for SQLite, asyncpg for
+PostgreSQL), so one operation is one trip, whatever the number of statements in it.
 
 Decisions under concurrency are single conditional statements checked by ``rowcount``
 or by the row an ``UPDATE ... RETURNING`` gives back (never read-then-write): consuming a
@@ -9,15 +13,13 @@ visible in id order (the feed resumes by id); SQLite has one writer at a time an
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import DuplicateError
 from ..records import (
@@ -31,6 +33,7 @@ from ..records import (
     SessionRecord,
     UserRecord,
 )
+from .runner import Runner
 from .schema import (
     audit_events,
     invites,
@@ -51,7 +54,6 @@ __all__ = [
     "SqlSessionStore",
     "SqlSetupTokenStore",
     "SqlUserStore",
-    "WriteGate",
 ]
 
 _REVOCATION_LOCK = 0x7265766F6B  # "revok"
@@ -61,34 +63,10 @@ class _Conflict(Exception):
     """Raised inside a transaction to roll it back: the expected state changed."""
 
 
-class WriteGate:
-    """SQLite has one writer at a time; letting concurrent tasks of this process race for
-    the file lock makes them sleep in SQLite's busy handler (milliseconds each). The gate
-    queues this process's write transactions instead (other processes still meet the
-    busy timeout). PostgreSQL needs no gate: row locks do the job."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
-
-    @contextlib.asynccontextmanager
-    async def begin(self) -> AsyncIterator[AsyncConnection]:
-        if self._lock is None:
-            async with self._engine.begin() as conn:
-                yield conn
-        else:
-            async with self._lock, self._engine.begin() as conn:
-                yield conn
-
-
 class _Sql:
-    def __init__(self, engine: AsyncEngine, gate: WriteGate | None = None) -> None:
-        self.engine = engine
-        self.postgres = engine.dialect.name == "postgresql"
-        self._gate = gate if gate is not None else WriteGate(engine)
-
-    def _begin(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
-        return self._gate.begin()
+    def __init__(self, runner: Runner) -> None:
+        self._db = runner
+        self.postgres = runner.dialect == "postgresql"
 
 
 def _inserted_id(result: Any) -> int:
@@ -116,40 +94,44 @@ def _user(row: Any) -> UserRecord:
 
 class SqlUserStore(_Sql):
     async def create(self, user: UserRecord) -> None:
-        try:
-            async with self._begin() as conn:
-                await conn.execute(
-                    users.insert().values(
-                        id=user.id,
-                        username=user.username,
-                        username_key=user.username_key,
-                        password_hash=user.password_hash,
-                        roles=" ".join(user.roles),
-                        created_at=user.created_at,
-                        updated_at=user.updated_at,
-                        disabled_at=user.disabled_at,
-                    )
+        def run(conn: Connection) -> None:
+            conn.execute(
+                users.insert().values(
+                    id=user.id,
+                    username=user.username,
+                    username_key=user.username_key,
+                    password_hash=user.password_hash,
+                    roles=" ".join(user.roles),
+                    created_at=user.created_at,
+                    updated_at=user.updated_at,
+                    disabled_at=user.disabled_at,
                 )
+            )
+
+        try:
+            await self._db.write(run)
         except IntegrityError as exc:
             raise DuplicateError(f"user {user.username!r} exists") from exc
 
+    async def _one(self, where: Any) -> UserRecord | None:
+        def run(conn: Connection) -> UserRecord | None:
+            row = conn.execute(users.select().where(where)).first()
+            return None if row is None else _user(row)
+
+        return await self._db.read(run)
+
     async def get(self, user_id: str) -> UserRecord | None:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(users.select().where(users.c.id == user_id))).first()
-        return None if row is None else _user(row)
+        return await self._one(users.c.id == user_id)
 
     async def get_by_username(self, username_key: str) -> UserRecord | None:
-        async with self.engine.connect() as conn:
-            query = users.select().where(users.c.username_key == username_key)
-            row = (await conn.execute(query)).first()
-        return None if row is None else _user(row)
+        return await self._one(users.c.username_key == username_key)
 
     async def _update(self, user_id: str, **values: Any) -> bool:
-        async with self._begin() as conn:
-            result = await conn.execute(
-                users.update().where(users.c.id == user_id).values(**values)
-            )
-        return result.rowcount == 1
+        def run(conn: Connection) -> bool:
+            query = users.update().where(users.c.id == user_id).values(**values)
+            return conn.execute(query).rowcount == 1
+
+        return await self._db.write(run)
 
     async def set_password(self, user_id: str, password_hash: str, *, now: float) -> bool:
         return await self._update(user_id, password_hash=password_hash, updated_at=now)
@@ -162,15 +144,21 @@ class SqlUserStore(_Sql):
 
     async def list(self, *, limit: int = 100, offset: int = 0) -> list[UserRecord]:
         query = users.select().order_by(users.c.created_at, users.c.id).limit(limit).offset(offset)
-        async with self.engine.connect() as conn:
-            return [_user(row) for row in await conn.execute(query)]
+
+        def run(conn: Connection) -> list[UserRecord]:
+            return [_user(row) for row in conn.execute(query)]
+
+        return await self._db.read(run)
 
     async def count_with_role(self, role: str) -> int:
         # roles are stored space-separated; match whole words
         padded = sa.literal(" ") + users.c.roles + sa.literal(" ")
         query = sa.select(sa.func.count()).where(padded.like(f"% {role} %"))
-        async with self.engine.connect() as conn:
-            return int((await conn.execute(query)).scalar_one())
+
+        def run(conn: Connection) -> int:
+            return int(conn.execute(query).scalar_one())
+
+        return await self._db.read(run)
 
 
 def _session(row: Any) -> SessionRecord:
@@ -191,56 +179,65 @@ def _session(row: Any) -> SessionRecord:
 
 class SqlSessionStore(_Sql):
     async def create(self, session: SessionRecord) -> None:
-        try:
-            async with self._begin() as conn:
-                await conn.execute(
-                    sessions.insert().values(
-                        id=session.id,
-                        user_id=session.user_id,
-                        client_id=session.client_id,
-                        scope=session.scope,
-                        created_at=session.created_at,
-                        last_used_at=session.last_used_at,
-                        expires_at=session.expires_at,
-                        ip=session.ip,
-                        user_agent=session.user_agent,
-                        revoked_at=session.revoked_at,
-                        revoked_reason=session.revoked_reason,
-                    )
+        def run(conn: Connection) -> None:
+            conn.execute(
+                sessions.insert().values(
+                    id=session.id,
+                    user_id=session.user_id,
+                    client_id=session.client_id,
+                    scope=session.scope,
+                    created_at=session.created_at,
+                    last_used_at=session.last_used_at,
+                    expires_at=session.expires_at,
+                    ip=session.ip,
+                    user_agent=session.user_agent,
+                    revoked_at=session.revoked_at,
+                    revoked_reason=session.revoked_reason,
                 )
+            )
+
+        try:
+            await self._db.write(run)
         except IntegrityError as exc:
             raise DuplicateError(f"session {session.id!r} exists or its user does not") from exc
 
     async def get(self, session_id: str) -> SessionRecord | None:
-        async with self.engine.connect() as conn:
-            query = sessions.select().where(sessions.c.id == session_id)
-            row = (await conn.execute(query)).first()
-        return None if row is None else _session(row)
+        def run(conn: Connection) -> SessionRecord | None:
+            row = conn.execute(sessions.select().where(sessions.c.id == session_id)).first()
+            return None if row is None else _session(row)
+
+        return await self._db.read(run)
 
     async def touch(self, session_id: str, *, now: float) -> None:
-        async with self._begin() as conn:
-            await conn.execute(
+        def run(conn: Connection) -> None:
+            conn.execute(
                 sessions.update().where(sessions.c.id == session_id).values(last_used_at=now)
             )
 
+        await self._db.write(run)
+
     async def revoke(self, session_id: str, *, now: float, reason: str) -> bool:
-        async with self._begin() as conn:
-            result = await conn.execute(
+        def run(conn: Connection) -> bool:
+            result = conn.execute(
                 sessions.update()
                 .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
                 .values(revoked_at=now, revoked_reason=reason)
             )
-        return result.rowcount == 1
+            return result.rowcount == 1
+
+        return await self._db.write(run)
 
     async def revoke_for_user(self, user_id: str, *, now: float, reason: str) -> list[str]:
-        async with self._begin() as conn:
-            result = await conn.execute(
+        def run(conn: Connection) -> list[str]:
+            result = conn.execute(
                 sessions.update()
                 .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
                 .values(revoked_at=now, revoked_reason=reason)
                 .returning(sessions.c.id)
             )
             return [row.id for row in result]
+
+        return await self._db.write(run)
 
     async def list_for_user(self, user_id: str, *, now: float) -> list[SessionRecord]:
         query = (
@@ -252,19 +249,24 @@ class SqlSessionStore(_Sql):
             )
             .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
         )
-        async with self.engine.connect() as conn:
-            return [_session(row) for row in await conn.execute(query)]
+
+        def run(conn: Connection) -> list[SessionRecord]:
+            return [_session(row) for row in conn.execute(query)]
+
+        return await self._db.read(run)
 
     async def purge(self, *, before: float) -> int:
         ended = sa.or_(
             sessions.c.expires_at < before,
             sa.and_(sessions.c.revoked_at.is_not(None), sessions.c.revoked_at < before),
         )
-        async with self._begin() as conn:
+
+        def run(conn: Connection) -> int:
             gone = sa.select(sessions.c.id).where(ended).scalar_subquery()
-            await conn.execute(refresh_tokens.delete().where(refresh_tokens.c.session_id.in_(gone)))
-            result = await conn.execute(sessions.delete().where(ended))
-        return result.rowcount
+            conn.execute(refresh_tokens.delete().where(refresh_tokens.c.session_id.in_(gone)))
+            return int(conn.execute(sessions.delete().where(ended)).rowcount)
+
+        return await self._db.write(run)
 
 
 def _token(row: Any) -> RefreshTokenRecord:
@@ -291,65 +293,66 @@ def _token_values(token: RefreshTokenRecord) -> dict[str, Any]:
     }
 
 
+def _get_token(conn: Connection, token_hash: str) -> RefreshTokenRecord | None:
+    query = refresh_tokens.select().where(refresh_tokens.c.token_hash == token_hash)
+    row = conn.execute(query).first()
+    return None if row is None else _token(row)
+
+
+def _child_token(conn: Connection, token_hash: str) -> RefreshTokenRecord | None:
+    query = (
+        refresh_tokens.select()
+        .where(refresh_tokens.c.parent_hash == token_hash)
+        .order_by(refresh_tokens.c.issued_at)
+        .limit(1)
+    )
+    row = conn.execute(query).first()
+    return None if row is None else _token(row)
+
+
 class SqlRefreshTokenStore(_Sql):
     async def add(self, token: RefreshTokenRecord) -> None:
+        def run(conn: Connection) -> None:
+            conn.execute(refresh_tokens.insert().values(**_token_values(token)))
+
         try:
-            async with self._begin() as conn:
-                await conn.execute(refresh_tokens.insert().values(**_token_values(token)))
+            await self._db.write(run)
         except IntegrityError as exc:
             raise DuplicateError("refresh token exists or its session does not") from exc
 
     async def get(self, token_hash: str) -> RefreshTokenRecord | None:
-        async with self.engine.connect() as conn:
-            return await self._get(conn, token_hash)
-
-    @staticmethod
-    async def _get(conn: AsyncConnection, token_hash: str) -> RefreshTokenRecord | None:
-        query = refresh_tokens.select().where(refresh_tokens.c.token_hash == token_hash)
-        row = (await conn.execute(query)).first()
-        return None if row is None else _token(row)
-
-    @staticmethod
-    async def _child(conn: AsyncConnection, token_hash: str) -> RefreshTokenRecord | None:
-        query = (
-            refresh_tokens.select()
-            .where(refresh_tokens.c.parent_hash == token_hash)
-            .order_by(refresh_tokens.c.issued_at)
-            .limit(1)
-        )
-        row = (await conn.execute(query)).first()
-        return None if row is None else _token(row)
+        return await self._db.read(lambda conn: _get_token(conn, token_hash))
 
     async def consume(
         self, token_hash: str, now: float, *, child: RefreshTokenRecord | None = None
     ) -> ConsumeResult:
-        async with self._begin() as conn:
+        def run(conn: Connection) -> ConsumeResult:
             # the one decision: a conditional UPDATE ... RETURNING; row locks (PostgreSQL)
             # or the single writer (SQLite) make exactly one caller get the row back
-            won = (
-                await conn.execute(
-                    refresh_tokens.update()
-                    .where(
-                        refresh_tokens.c.token_hash == token_hash,
-                        refresh_tokens.c.consumed_at.is_(None),
-                    )
-                    .values(consumed_at=now)
-                    .returning(*refresh_tokens.c)
+            won = conn.execute(
+                refresh_tokens.update()
+                .where(
+                    refresh_tokens.c.token_hash == token_hash,
+                    refresh_tokens.c.consumed_at.is_(None),
                 )
+                .values(consumed_at=now)
+                .returning(*refresh_tokens.c)
             ).first()
             if won is not None:
                 if child is not None:
-                    await conn.execute(refresh_tokens.insert().values(**_token_values(child)))
-                    await conn.execute(
+                    conn.execute(refresh_tokens.insert().values(**_token_values(child)))
+                    conn.execute(
                         sessions.update()
                         .where(sessions.c.id == child.session_id)
                         .values(last_used_at=now)
                     )
                 return ConsumeResult(won=True, token=_token(won), child=child)
-            token = await self._get(conn, token_hash)
+            token = _get_token(conn, token_hash)
             if token is None:
                 return ConsumeResult(won=False, token=None)
-            return ConsumeResult(won=False, token=token, child=await self._child(conn, token_hash))
+            return ConsumeResult(won=False, token=token, child=_child_token(conn, token_hash))
+
+        return await self._db.write(run)
 
 
 def _key(row: Any) -> KeyRecord:
@@ -369,97 +372,110 @@ def _key(row: Any) -> KeyRecord:
 
 class SqlKeyStore(_Sql):
     async def add(self, key: KeyRecord) -> bool:
-        try:
-            async with self._begin() as conn:
-                await conn.execute(
-                    signing_keys.insert().values(
-                        kid=key.kid,
-                        alg=key.alg,
-                        state=key.state,
-                        private_jwk=key.private_jwk,
-                        public_jwk=key.public_jwk,
-                        created_at=key.created_at,
-                        activated_at=key.activated_at,
-                        deactivated_at=key.deactivated_at,
-                        retired_at=key.retired_at,
-                        publish_until=key.publish_until,
-                    )
+        def run(conn: Connection) -> None:
+            conn.execute(
+                signing_keys.insert().values(
+                    kid=key.kid,
+                    alg=key.alg,
+                    state=key.state,
+                    private_jwk=key.private_jwk,
+                    public_jwk=key.public_jwk,
+                    created_at=key.created_at,
+                    activated_at=key.activated_at,
+                    deactivated_at=key.deactivated_at,
+                    retired_at=key.retired_at,
+                    publish_until=key.publish_until,
                 )
+            )
+
+        try:
+            await self._db.write(run)
         except IntegrityError:
             return False
         return True
 
     async def list(self) -> list[KeyRecord]:
         query = signing_keys.select().order_by(signing_keys.c.created_at, signing_keys.c.kid)
-        async with self.engine.connect() as conn:
-            return [_key(row) for row in await conn.execute(query)]
+
+        def run(conn: Connection) -> list[KeyRecord]:
+            return [_key(row) for row in conn.execute(query)]
+
+        return await self._db.read(run)
 
     async def get(self, kid: str) -> KeyRecord | None:
-        async with self.engine.connect() as conn:
-            query = signing_keys.select().where(signing_keys.c.kid == kid)
-            row = (await conn.execute(query)).first()
-        return None if row is None else _key(row)
+        def run(conn: Connection) -> KeyRecord | None:
+            row = conn.execute(signing_keys.select().where(signing_keys.c.kid == kid)).first()
+            return None if row is None else _key(row)
+
+        return await self._db.read(run)
 
     async def promote(
         self, *, next_kid: str, current_kid: str | None, now: float, publish_until: float
     ) -> bool:
         keys = signing_keys.c
-        try:
-            async with self._begin() as conn:
-                if current_kid is not None:
-                    moved = await conn.execute(
-                        signing_keys.update()
-                        .where(keys.kid == current_kid, keys.state == "current")
-                        .values(state="previous", deactivated_at=now, publish_until=publish_until)
-                    )
-                    if moved.rowcount != 1:
-                        raise _Conflict
-                else:
-                    count = sa.select(sa.func.count()).where(keys.state == "current")
-                    if (await conn.execute(count)).scalar_one():
-                        raise _Conflict
-                older = keys.state == "previous"
-                if current_kid is not None:
-                    older = sa.and_(older, keys.kid != current_kid)
-                await conn.execute(
-                    signing_keys.update().where(older).values(state="retired", retired_at=now)
-                )
-                promoted = await conn.execute(
+
+        def run(conn: Connection) -> None:
+            if current_kid is not None:
+                moved = conn.execute(
                     signing_keys.update()
-                    .where(keys.kid == next_kid, keys.state == "next")
-                    .values(state="current", activated_at=now)
+                    .where(keys.kid == current_kid, keys.state == "current")
+                    .values(state="previous", deactivated_at=now, publish_until=publish_until)
                 )
-                if promoted.rowcount != 1:
+                if moved.rowcount != 1:
                     raise _Conflict
+            else:
+                count = sa.select(sa.func.count()).where(keys.state == "current")
+                if conn.execute(count).scalar_one():
+                    raise _Conflict
+            older = keys.state == "previous"
+            if current_kid is not None:
+                older = sa.and_(older, keys.kid != current_kid)
+            conn.execute(signing_keys.update().where(older).values(state="retired", retired_at=now))
+            promoted = conn.execute(
+                signing_keys.update()
+                .where(keys.kid == next_kid, keys.state == "next")
+                .values(state="current", activated_at=now)
+            )
+            if promoted.rowcount != 1:
+                raise _Conflict
+
+        try:
+            await self._db.write(run)
         except (_Conflict, IntegrityError):
             return False
         return True
 
     async def retire(self, kid: str, *, now: float, publish_until: float) -> bool:
         keys = signing_keys.c
-        until = sa.case(
-            (keys.publish_until.is_(None), publish_until),
-            else_=sa.func.least(keys.publish_until, publish_until)
+        earlier = (
+            sa.func.least(keys.publish_until, publish_until)
             if self.postgres
-            else sa.func.min(keys.publish_until, publish_until),
+            else sa.func.min(keys.publish_until, publish_until)
         )
-        async with self._begin() as conn:
-            result = await conn.execute(
+        until = sa.case((keys.publish_until.is_(None), publish_until), else_=earlier)
+
+        def run(conn: Connection) -> bool:
+            result = conn.execute(
                 signing_keys.update()
                 .where(keys.kid == kid, keys.state.in_(("next", "previous")))
                 .values(state="retired", retired_at=now, publish_until=until)
             )
-        return result.rowcount == 1
+            return result.rowcount == 1
+
+        return await self._db.write(run)
 
     async def forget_private(self, kid: str) -> bool:
         keys = signing_keys.c
-        async with self._begin() as conn:
-            result = await conn.execute(
+
+        def run(conn: Connection) -> bool:
+            result = conn.execute(
                 signing_keys.update()
                 .where(keys.kid == kid, keys.state.in_(("previous", "retired")))
                 .values(private_jwk=b"")
             )
-        return result.rowcount == 1
+            return result.rowcount == 1
+
+        return await self._db.write(run)
 
 
 def _revocation(row: Any) -> RevocationRecord:
@@ -483,14 +499,12 @@ class SqlRevocationStore(_Sql):
         expires_at: float,
         not_before: float | None = None,
     ) -> RevocationRecord:
-        async with self._begin() as conn:
+        def run(conn: Connection) -> int:
             if self.postgres:
                 # ids become visible in id order: a feed that resumes after id N never
                 # misses an N-1 committed later
-                await conn.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _REVOCATION_LOCK}
-                )
-            result = await conn.execute(
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _REVOCATION_LOCK})
+            result = conn.execute(
                 revocations.insert().values(
                     kind=kind,
                     value=value,
@@ -499,7 +513,9 @@ class SqlRevocationStore(_Sql):
                     not_before=not_before,
                 )
             )
-            new_id = _inserted_id(result)
+            return _inserted_id(result)
+
+        new_id = await self._db.write(run)
         return RevocationRecord(
             id=new_id,
             kind=kind,
@@ -518,25 +534,32 @@ class SqlRevocationStore(_Sql):
             .order_by(revocations.c.id)
             .limit(limit)
         )
-        async with self.engine.connect() as conn:
-            return [_revocation(row) for row in await conn.execute(query)]
+
+        def run(conn: Connection) -> list[RevocationRecord]:
+            return [_revocation(row) for row in conn.execute(query)]
+
+        return await self._db.read(run)
 
     async def last_id(self) -> int:
-        async with self.engine.connect() as conn:
-            if self.postgres:
-                # the sequence survives purges, so ids are never reused
-                query = sa.text(
-                    "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM revocations_id_seq"
-                )
-            else:
-                query = sa.text("SELECT seq FROM sqlite_sequence WHERE name = 'revocations'")
-            value = (await conn.execute(query)).scalar()
-        return int(value or 0)
+        if self.postgres:
+            # the sequence survives purges, so ids are never reused
+            query = sa.text(
+                "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM revocations_id_seq"
+            )
+        else:
+            query = sa.text("SELECT seq FROM sqlite_sequence WHERE name = 'revocations'")
+
+        def run(conn: Connection) -> int:
+            return int(conn.execute(query).scalar() or 0)
+
+        return await self._db.read(run)
 
     async def purge(self, *, now: float) -> int:
-        async with self._begin() as conn:
-            result = await conn.execute(revocations.delete().where(revocations.c.expires_at <= now))
-        return result.rowcount
+        def run(conn: Connection) -> int:
+            result = conn.execute(revocations.delete().where(revocations.c.expires_at <= now))
+            return int(result.rowcount)
+
+        return await self._db.write(run)
 
 
 def _audit(row: Any) -> AuditRecord:
@@ -555,8 +578,10 @@ def _audit(row: Any) -> AuditRecord:
 
 class SqlAuditStore(_Sql):
     async def append(self, record: AuditRecord) -> int:
-        async with self._begin() as conn:
-            result = await conn.execute(
+        details = json.dumps(record.details, sort_keys=True, default=str)
+
+        def run(conn: Connection) -> int:
+            result = conn.execute(
                 audit_events.insert().values(
                     kind=record.kind,
                     at=record.at,
@@ -565,10 +590,12 @@ class SqlAuditStore(_Sql):
                     session_id=record.session_id,
                     ip=record.ip,
                     user_agent=record.user_agent,
-                    details=json.dumps(record.details, sort_keys=True, default=str),
+                    details=details,
                 )
             )
             return _inserted_id(result)
+
+        return await self._db.write(run)
 
     async def list(
         self, *, limit: int = 100, user_id: str | None = None, kind: str | None = None
@@ -578,30 +605,35 @@ class SqlAuditStore(_Sql):
             query = query.where(audit_events.c.user_id == user_id)
         if kind is not None:
             query = query.where(audit_events.c.kind == kind)
-        async with self.engine.connect() as conn:
-            return [_audit(row) for row in await conn.execute(query)]
+
+        def run(conn: Connection) -> list[AuditRecord]:
+            return [_audit(row) for row in conn.execute(query)]
+
+        return await self._db.read(run)
 
 
 class SqlInviteStore(_Sql):
     async def add(self, invite: InviteRecord) -> None:
-        try:
-            async with self._begin() as conn:
-                await conn.execute(
-                    invites.insert().values(
-                        code_hash=invite.code_hash,
-                        created_at=invite.created_at,
-                        expires_at=invite.expires_at,
-                        created_by=invite.created_by,
-                        used_at=invite.used_at,
-                        used_by=invite.used_by,
-                    )
+        def run(conn: Connection) -> None:
+            conn.execute(
+                invites.insert().values(
+                    code_hash=invite.code_hash,
+                    created_at=invite.created_at,
+                    expires_at=invite.expires_at,
+                    created_by=invite.created_by,
+                    used_at=invite.used_at,
+                    used_by=invite.used_by,
                 )
+            )
+
+        try:
+            await self._db.write(run)
         except IntegrityError as exc:
             raise DuplicateError("invite exists") from exc
 
     async def redeem(self, code_hash: str, *, now: float, used_by: str) -> bool:
-        async with self._begin() as conn:
-            result = await conn.execute(
+        def run(conn: Connection) -> bool:
+            result = conn.execute(
                 invites.update()
                 .where(
                     invites.c.code_hash == code_hash,
@@ -610,29 +642,38 @@ class SqlInviteStore(_Sql):
                 )
                 .values(used_at=now, used_by=used_by)
             )
-        return result.rowcount == 1
+            return result.rowcount == 1
+
+        return await self._db.write(run)
 
 
 class SqlSetupTokenStore(_Sql):
     async def put(self, token_hash: str, *, now: float, expires_at: float) -> None:
-        async with self._begin() as conn:
-            await conn.execute(setup_tokens.delete())
-            await conn.execute(
+        def run(conn: Connection) -> None:
+            conn.execute(setup_tokens.delete())
+            conn.execute(
                 setup_tokens.insert().values(
                     token_hash=token_hash, created_at=now, expires_at=expires_at
                 )
             )
 
+        await self._db.write(run)
+
     async def redeem(self, token_hash: str, *, now: float) -> bool:
-        async with self._begin() as conn:
-            result = await conn.execute(
+        def run(conn: Connection) -> bool:
+            result = conn.execute(
                 setup_tokens.delete().where(
                     setup_tokens.c.token_hash == token_hash, setup_tokens.c.expires_at > now
                 )
             )
-        return result.rowcount == 1
+            return result.rowcount == 1
+
+        return await self._db.write(run)
 
     async def exists(self, *, now: float) -> bool:
         query = sa.select(sa.func.count()).where(setup_tokens.c.expires_at > now)
-        async with self.engine.connect() as conn:
-            return bool((await conn.execute(query)).scalar_one())
+
+        def run(conn: Connection) -> bool:
+            return bool(conn.execute(query).scalar_one())
+
+        return await self._db.read(run)

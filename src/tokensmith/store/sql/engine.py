@@ -10,7 +10,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-__all__ = ["MIGRATIONS_DIR", "create_engine", "describe", "migrate"]
+__all__ = [
+    "MIGRATIONS_DIR",
+    "create_engine",
+    "create_sqlite_engine",
+    "describe",
+    "migrate",
+    "migrate_sync",
+]
 
 log = logging.getLogger("tokensmith.store")
 
@@ -47,6 +54,32 @@ def create_engine(database_url: str, **options: Any) -> AsyncEngine:
     return engine
 
 
+def is_sqlite(database_url: str) -> bool:
+    return make_url(database_url).get_backend_name() == "sqlite"
+
+
+def create_sqlite_engine(database_url: str) -> sa.Engine:
+    """A synchronous engine over the standard ``sqlite3`` driver for a SQLite URL (any
+    driver named in it, e.g. ``sqlite+aiosqlite``, is replaced): the store runs it on
+    worker threads (see ``runner.py``)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        raise ValueError("not a SQLite URL")
+    if url.database in (None, "", ":memory:"):
+        raise ValueError("the SQL store needs a SQLite file (use the memory store instead)")
+    Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        url.set(drivername="sqlite+pysqlite"),
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        # reads never open a transaction (the driver begins one only before writes) and
+        # every write ends in an explicit commit or rollback: no rollback-on-return needed
+        pool_reset_on_return=None,
+        pool_size=8,
+    )
+    sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
@@ -77,6 +110,13 @@ def current_revision(connection: Connection) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     return MigrationContext.configure(connection).get_current_revision()
+
+
+def migrate_sync(engine: sa.Engine) -> None:
+    """Apply every Alembic migration up to head over a synchronous engine (SQLite)."""
+    with engine.connect() as conn:
+        _upgrade(conn)
+        conn.commit()
 
 
 async def migrate(engine: AsyncEngine) -> None:

@@ -595,7 +595,7 @@ class Issuer:
         ):
             child_expires = result.child.expires_at
         else:
-            await self._end_session(session.id, reason="reuse_detected", user_id=session.user_id)
+            await self._end_session(session.id, reason="reuse_detected")
             await self._audit.record(
                 "refresh_reuse_detected",
                 user_id=session.user_id,
@@ -607,7 +607,7 @@ class Issuer:
             raise _invalid_grant("refresh token reuse detected; the session has been revoked")
         user = await self._stores.users.get(session.user_id)
         if user is None or user.disabled:
-            await self._end_session(session.id, reason="user_disabled", user_id=session.user_id)
+            await self._end_session(session.id, reason="user_disabled")
             raise _invalid_grant("the account is disabled")
         # A revocation racing with this rotation needs no second read: its sid entry
         # outlives (by _DENY_MARGIN) the access token minted here, and the child refresh
@@ -622,7 +622,7 @@ class Issuer:
         )
         return self._pair(user, session, child_raw, child_expires, now)
 
-    async def _end_session(self, session_id: str, *, reason: str, user_id: str | None) -> bool:
+    async def _end_session(self, session_id: str, *, reason: str) -> bool:
         now = self._clock()
         if not await self._stores.sessions.revoke(session_id, now=now, reason=reason):
             return False
@@ -683,7 +683,7 @@ class Issuer:
             raise ValueError("logout needs a refresh_token or a session_id")
         if session is None:
             return
-        if await self._end_session(session.id, reason="logout", user_id=session.user_id):
+        if await self._end_session(session.id, reason="logout"):
             await self._audit.record(
                 "logout",
                 user_id=session.user_id,
@@ -731,7 +731,7 @@ class Issuer:
         session = await self._stores.sessions.get(session_id)
         if session is None or session.user_id != user_id or not session.active(self._clock()):
             raise AuthError("session_not_found", "no such session")
-        if await self._end_session(session.id, reason="revoked", user_id=user_id):
+        if await self._end_session(session.id, reason="revoked"):
             await self._audit.record(
                 "session_revoked",
                 user_id=user_id,
@@ -764,7 +764,7 @@ class Issuer:
                 session = await self._stores.sessions.get(record.session_id)
                 if session is None or (client_id is not None and client_id != session.client_id):
                     return
-                if await self._end_session(session.id, reason="revoked", user_id=session.user_id):
+                if await self._end_session(session.id, reason="revoked"):
                     await self._audit.record(
                         "token_revoked",
                         user_id=session.user_id,

@@ -13,6 +13,7 @@ keys; see :class:`AccessTokenVerifier`. Every refusal is a
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -117,13 +118,53 @@ class AccessToken:
         return self.roles.issuperset(roles)
 
 
+_NO_NAMES: Final = frozenset[str]()
+_NAMES_MEMO_MAX: Final = 4096
+_names_memo: dict[object, frozenset[str]] = {}
+
+
 def names_in(value: object) -> frozenset[str]:
     """A scope/roles claim as a set: a space-separated string or an array of strings."""
-    if type(value) is str:
-        return frozenset(value.split())
-    if isinstance(value, (list, tuple)):
-        return frozenset(v for v in value if type(v) is str)
-    return frozenset()
+    kind = type(value)
+    if kind is str or kind is tuple:
+        found = _names_memo.get(value)  # scope strings and role lists repeat across tokens
+        if found is not None:
+            return found
+    if kind is str:
+        names = frozenset(value.split())  # type: ignore[attr-defined]
+    elif isinstance(value, (list, tuple)):
+        names = frozenset(v for v in value if type(v) is str)
+    else:
+        return _NO_NAMES
+    if (kind is str or kind is tuple) and len(_names_memo) < _NAMES_MEMO_MAX:
+        with contextlib.suppress(TypeError):  # a tuple holding something unhashable
+            _names_memo[value] = names
+    return names
+
+
+# An AccessToken without the frozen dataclass __init__ (slot stores instead of keyword
+# handling through object.__setattr__): the result of a cache hit costs little.
+_new_object = object.__new__
+_SETTERS: Final = tuple(
+    AccessToken.__dict__[name].__set__ for name in ("header", "claims", "key", "scopes", "roles")
+)
+
+
+def _access_token(
+    header: Mapping[str, Any],
+    claims: Mapping[str, Any],
+    key: JWK,
+    scopes: frozenset[str],
+    roles: frozenset[str],
+) -> AccessToken:
+    result: AccessToken = _new_object(AccessToken)
+    set_header, set_claims, set_key, set_scopes, set_roles = _SETTERS
+    set_header(result, header)
+    set_claims(result, claims)
+    set_key(result, key)
+    set_scopes(result, scopes)
+    set_roles(result, roles)
+    return result
 
 
 def check_access(
@@ -204,6 +245,7 @@ class AccessTokenVerifier:
         self._feed = opts.revocations
         self._denylist = opts.revocations.denylist if opts.revocations is not None else None
         self._cache: Any = None
+        self._results: dict[str, AccessToken] = {}
         if opts.cache and VerifiedTokenCache is not None:
             self._cache = VerifiedTokenCache(self.policy, max_entries=opts.cache_max_entries)
             self._decode: Callable[[str, Any], jwt.VerifiedJWT] = self._cache.decode
@@ -249,7 +291,7 @@ class AccessTokenVerifier:
                     if newer is keys:
                         raise
                     verified = self._decode(token, newer)
-            result = self._finish(verified)
+            result = self._finish(token, verified)
         except JoseError as exc:
             self._count(exc.code, started)
             raise
@@ -273,7 +315,7 @@ class AccessTokenVerifier:
                     if newer is keys:
                         raise
                     verified = self._decode(token, newer)
-            result = self._finish(verified)
+            result = self._finish(token, verified)
         except JoseError as exc:
             self._count(exc.code, started)
             raise
@@ -294,26 +336,40 @@ class AccessTokenVerifier:
         except JoseError:
             return None
 
-    def _finish(self, verified: jwt.VerifiedJWT) -> AccessToken:
+    def _finish(self, token: str, verified: jwt.VerifiedJWT) -> AccessToken:
+        claims = verified.claims
+        results = self._results
+        known = results.get(token)
+        if known is not None and known.claims is claims:
+            # the cache answered with the very entry this result was built from: typ
+            # and the verifier's scopes/roles were checked then; revocation is not.
+            if self._denylist is not None:
+                why = self._denylist.denies(claims)
+                if why is not None:
+                    raise RevokedError(f"the token has been revoked (by {why})")
+            return known
         header = verified.header
         if self._typ is not None:
             typ = header.get("typ")
             if type(typ) is not str or typ.lower().removeprefix("application/") not in self._typ:
                 raise InvalidTypeError(f"typ {typ!r} is not accepted here")
-        claims = verified.claims
         if self._denylist is not None:
             why = self._denylist.denies(claims)
             if why is not None:
                 raise RevokedError(f"the token has been revoked (by {why})")
-        result = AccessToken(
-            header=header,
-            claims=claims,
-            key=verified.key,
-            scopes=names_in(claims.get(self.options.scope_claim)),
-            roles=names_in(claims.get(self.options.roles_claim)),
+        result = _access_token(
+            header,
+            claims,
+            verified.key,
+            names_in(claims.get(self.options.scope_claim)),
+            names_in(claims.get(self.options.roles_claim)),
         )
         if self._scopes or self._roles:
             check_access(result, scopes=self._scopes, roles=self._roles)
+        if self._cache is not None:
+            if len(results) >= self.options.cache_max_entries:
+                results.clear()
+            results[token] = result
         return result
 
     def _count(self, outcome: str, started: float) -> None:

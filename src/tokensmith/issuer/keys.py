@@ -230,6 +230,13 @@ class KeyRing:
             elif await self._store.add(self._new_record("current", now)):
                 events.append("created current key")
             await self.load()
+        stale = self._find("next")
+        if stale is not None and stale.alg != self._config.signing_alg:
+            # the setting changed: a next key never signed, so replace it at once (the
+            # new one then waits its JWKS cache lifetime like any other)
+            if await self._store.retire(stale.kid, now=now, publish_until=now):
+                events.append(f"retired next key {stale.kid} ({stale.alg} is no longer set)")
+            await self.load()
         if self._find("next") is None:
             if await self._store.add(self._new_record("next", now)):
                 events.append("created next key")

@@ -276,3 +276,26 @@ async def test_discovery_metadata(issuer: Issuer) -> None:
     assert meta["grant_types_supported"] == ["refresh_token"]
     assert meta["id_token_signing_alg_values_supported"] == ["ES256"]
     assert issuer.metadata()["userinfo_endpoint"] == "http://127.0.0.1:8000/userinfo"
+
+
+async def test_changing_the_algorithm_replaces_the_next_key(
+    stores: Stores, clock: FakeClock
+) -> None:
+    first = await open_issuer(stores, clock)
+    old = {k.state: k for k in await first.list_keys()}
+    await first.close()
+    second = await open_issuer(stores, clock, signing_alg="RS256")
+    keys = await second.list_keys()
+    by_state = {k.state: k for k in keys if k.state in ("current", "next")}
+    # the current key signs on (ES256) until the schedule rotates it
+    assert by_state["current"].kid == old["current"].kid
+    assert by_state["next"].alg == "RS256"
+    retired = [k for k in keys if k.state == "retired"]
+    assert [k.kid for k in retired] == [old["next"].kid]
+    assert not retired[0].published
+    clock.advance(second.config.key_rotation)
+    await second.maintain_keys()
+    pair = await login(second)
+    assert jwt.peek(pair.access_token).header["alg"] == "RS256"
+    await second.authenticate(pair.access_token)
+    await second.close()

@@ -9,8 +9,9 @@ import urllib.parse
 import click
 
 from ..issuer.service import Issuer
+from ..server.compose import open_issuer
 from ..server.master_key import MasterKeyError, resolve_master_key
-from ..settings import Settings
+from ..settings import Settings, SettingsError
 from .server_common import settings_options, settings_or_exit
 
 
@@ -33,6 +34,30 @@ def startup_warnings(settings: Settings) -> list[str]:
     if settings.test_clock_file is not None:
         warnings.append(f"test clock file {settings.test_clock_file} is in use (tests only)")
     return warnings
+
+
+def preflight(settings: Settings) -> None:
+    """Open (migrate, create keys) and close the issuer once before listening, so a
+    database that cannot be reached is one line and exit 2, not a traceback at startup."""
+    import asyncio
+
+    async def check() -> None:
+        issuer, stores = await open_issuer(settings)
+        await issuer.close()
+        await stores.close()
+
+    try:
+        asyncio.run(check())
+    except (MasterKeyError, SettingsError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        where = settings.effective()["database_url"]
+        click.echo(
+            f"error: cannot open the database {where}: {type(exc).__name__}: {reason}", err=True
+        )
+        raise SystemExit(2) from None
 
 
 def _is_loopback(host: str) -> bool:
@@ -72,6 +97,7 @@ def serve(
     except (OSError, MasterKeyError, ValueError) as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
+    preflight(settings)
     configure_logging(settings.log_level)
     base = settings.issuer_url
     bind = f"[{settings.host}]" if ":" in settings.host else settings.host

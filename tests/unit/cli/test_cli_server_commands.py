@@ -273,3 +273,19 @@ def test_a_misspelt_variable_is_warned_about(
     assert code == 0
     assert "warning: TOKENSMITH_PROT is not a tokensmith setting (ignored)" in err
     assert json.loads(out)["port"] == 8000
+
+
+def test_serve_with_an_unreachable_database_is_one_line_and_exit_2(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(
+        "TOKENSMITH_DATABASE_URL", "postgresql+asyncpg://app:hunter2@127.0.0.1:1/tokensmith"
+    )
+    code, out, err = _run(runner, "serve", "--data-dir", str(tmp_path))
+    assert code == 2
+    assert err.startswith("error: cannot open the database postgresql+asyncpg://app:****@")
+    assert len(err.strip().splitlines()) == 1
+    assert "hunter2" not in err
+    assert "connect" in err.lower()  # the reason, not some other failure
+    assert "Traceback" not in err
+    assert "listening on" not in out

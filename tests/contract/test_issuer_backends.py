@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tokensmith.issuer import AuthError, Issuer, MasterKeyError, OAuthError
+from tokensmith.issuer import AuthError, Issuer, MasterKeyError, OAuthError, RequestContext
 from tokensmith.issuer.keys import KeyCipher
 from tokensmith.store import Stores, open_stores
 from tokensmith.store.sql import create_engine
@@ -305,3 +305,19 @@ async def test_two_processes_starting_on_an_empty_database_share_keys(
     finally:
         await one.close()
         await two.close()
+
+
+async def test_long_client_strings_are_cut_to_the_columns(issuer: Issuer) -> None:
+    """A client controls its User-Agent: a 4 KB one must not break a login on PostgreSQL
+    (whose varchar columns refuse longer values)."""
+    ctx = RequestContext(ip="2001:db8::1" * 10, user_agent="A" * 4096)
+    await issuer.register(username="alice", password=PASSWORD, ctx=ctx)
+    pair = await issuer.login(username="alice", password=PASSWORD, ctx=ctx)
+    with pytest.raises(AuthError):
+        await issuer.login(username="alice", password="wrong password!", ctx=ctx)
+    claims = await issuer.authenticate(pair.access_token)
+    session = (await issuer.list_sessions(user_id=claims.sub))[0]
+    assert session.user_agent == "A" * 512
+    events = await issuer.audit_events(kind="login_ok")
+    assert events[0].ip is not None
+    assert len(events[0].ip) <= 64

@@ -37,8 +37,8 @@ class AuditLog:
             user_id=user_id,
             username=username,
             session_id=session_id,
-            ip=ip,
-            user_agent=user_agent,
+            ip=None if ip is None else ip[:64],
+            user_agent=None if user_agent is None else user_agent[:512],
             details=details,
         )
         record = AuditRecord(**{**record.__dict__, "id": await self._store.append(record)})

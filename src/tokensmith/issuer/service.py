@@ -502,7 +502,7 @@ class Issuer:
             created_at=now,
             last_used_at=now,
             expires_at=now + self.config.refresh_absolute_ttl,
-            ip=ctx.ip,
+            ip=None if ctx.ip is None else ctx.ip[:64],
             user_agent=None if ctx.user_agent is None else ctx.user_agent[:512],
         )
         await self._stores.sessions.create(session)

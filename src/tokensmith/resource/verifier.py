@@ -178,9 +178,7 @@ def check_access(
         )
     missing_roles = [r for r in roles if r not in token.roles]
     if missing_roles:
-        raise InsufficientScopeError(
-            "the token lacks role " + " ".join(missing_roles), required=tuple(roles)
-        )
+        raise InsufficientScopeError("the token lacks role " + " ".join(missing_roles))
 
 
 KeysArg = str | JWK | JWKSet | Sequence[JWK] | RemoteKeySet | None

@@ -193,9 +193,9 @@ async def sessions(request: Request) -> list[SessionResponse]:
 @router.delete("/auth/sessions/{session_id}", status_code=204)
 async def revoke_session(session_id: str, request: Request) -> Response:
     """End one of the caller's sessions (404 session_not_found otherwise)."""
+    claims = await access_claims(request)
     if len(session_id) > 128:
         raise AuthError("session_not_found", "no such session")
-    claims = await access_claims(request)
     await issuer_of(request).revoke_session(
         user_id=claims.sub, session_id=session_id, ctx=context(request)
     )

@@ -268,3 +268,23 @@ async def test_cookie_requests_with_garbage_cookies_are_4xx(app: FastAPI) -> Non
                     content=b"",
                 )
                 _check(response, f"{path} {cookie[:40]}")
+
+
+async def test_protected_paths_ask_for_a_token_before_looking_at_anything_else(
+    app: FastAPI,
+) -> None:
+    async with _client(app) as client:
+        for method, path in [
+            ("DELETE", "/auth/sessions/" + "x" * 500),
+            ("DELETE", "/auth/sessions/some-id"),
+            ("GET", "/auth/sessions"),
+            ("GET", "/userinfo"),
+            ("POST", "/auth/logout-all"),
+            ("POST", "/auth/password"),
+            ("GET", "/auth/revocations"),
+        ]:
+            response = await client.request(
+                method, path, json={"old_password": "a", "new_password": "b"}
+            )
+            assert response.status_code == 401, f"{method} {path}"
+            assert response.headers["www-authenticate"].startswith("Bearer")

@@ -321,3 +321,56 @@ async def test_long_client_strings_are_cut_to_the_columns(issuer: Issuer) -> Non
     events = await issuer.audit_events(kind="login_ok")
     assert events[0].ip is not None
     assert len(events[0].ip) <= 64
+
+
+HOSTILE = ["a\x00b", "\ud800", "x" * 5000, "é" * 300]
+
+
+async def test_hostile_identifiers_get_domain_answers_not_driver_errors(issuer: Issuer) -> None:
+    """NUL bytes, lone surrogates and huge strings in any identifier a client or an
+    operator sends end in the issuer's own errors on every backend (PostgreSQL refuses
+    NUL in text; every driver refuses lone surrogates)."""
+    await issuer.register(username="alice", password=PASSWORD)
+    pair = await issuer.login(username="alice", password=PASSWORD)
+    user_id = (await issuer.authenticate(pair.access_token)).sub
+    for value in HOSTILE:
+        with pytest.raises(AuthError) as login:
+            await issuer.login(username=value, password=PASSWORD)
+        assert login.value.code == "invalid_credentials"
+        with pytest.raises(AuthError) as register:
+            await issuer.register(username=value, password=PASSWORD)
+        assert register.value.code == "invalid_username"
+        with pytest.raises(OAuthError) as grant:
+            await issuer.refresh(refresh_token=value)
+        assert grant.value.error == "invalid_grant"
+        with pytest.raises(OAuthError):
+            await issuer.refresh(refresh_token=pair.refresh_token, client_id=value)
+        with pytest.raises(AuthError) as session:
+            await issuer.revoke_session(user_id=user_id, session_id=value)
+        assert session.value.code == "session_not_found"
+        await issuer.logout(session_id=value, user_id=user_id)
+        await issuer.revoke_token(token=value)
+        with pytest.raises(AuthError) as op:
+            await issuer.disable_user(username=value)
+        assert op.value.code == "user_not_found"
+        with pytest.raises(AuthError) as key:
+            await issuer.retire_key(kid=value)
+        assert key.value.code == "key_not_found"
+        with pytest.raises(AuthError) as user:
+            await issuer.get_user(user_id=value)
+        assert user.value.code == "user_not_found"
+        assert await issuer.logout_all(user_id=value) == 0
+        assert await issuer.list_sessions(user_id=value) == []
+        with pytest.raises(AuthError) as token:
+            await issuer.authenticate(value)
+        assert token.value.code == "invalid_token"
+        with pytest.raises(AuthError) as change:
+            await issuer.change_password(
+                user_id=value, old_password=PASSWORD, new_password=PASSWORD
+            )
+        assert change.value.code == "invalid_credentials"
+        with pytest.raises(AuthError) as invite_err:
+            await issuer.redeem_setup_token(token=value, username="root", password=PASSWORD)
+        assert invite_err.value.code == "invalid_setup_token"
+    # the session that was never touched still works
+    await issuer.refresh(refresh_token=pair.refresh_token)

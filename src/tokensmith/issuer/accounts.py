@@ -8,11 +8,24 @@ import unicodedata
 from .config import IssuerConfig
 from .errors import AuthError
 
-__all__ = ["check_password", "normalise_username", "username_key"]
+__all__ = ["check_password", "clean_text", "normalise_username", "username_key"]
 
 _USERNAME = re.compile(r"[\w.@+-]+")
 #: longest password read at login at all (longer ones are refused without hashing them)
 LOGIN_PASSWORD_CEILING = 4096
+
+
+def clean_text(value: object, max_len: int) -> str | None:
+    """``value`` when it is a string a database can hold in a ``max_len`` column (no NUL,
+    no lone surrogate, not too long), else None: callers answer "not found" instead of
+    letting a driver error through."""
+    if not isinstance(value, str) or len(value) > max_len or "\x00" in value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
 
 
 def normalise_username(username: object, config: IssuerConfig) -> str:
@@ -26,7 +39,7 @@ def normalise_username(username: object, config: IssuerConfig) -> str:
         raise AuthError(
             "invalid_username", f"the username is longer than {config.username_max} characters"
         )
-    if _USERNAME.fullmatch(name) is None:
+    if clean_text(name, 256) is None or _USERNAME.fullmatch(name) is None:
         raise AuthError(
             "invalid_username",
             "the username may hold letters, digits and . _ @ + - only",
@@ -36,9 +49,10 @@ def normalise_username(username: object, config: IssuerConfig) -> str:
 
 def username_key(username: object) -> str:
     """The case-folded lookup key (never raises: unknown shapes find nobody)."""
-    if not isinstance(username, str):
+    name = clean_text(username, 1024)
+    if name is None:
         return ""
-    return unicodedata.normalize("NFKC", username).strip().casefold()
+    return clean_text(unicodedata.normalize("NFKC", name).strip().casefold(), 256) or ""
 
 
 def check_password(password: object, config: IssuerConfig) -> str:

@@ -30,7 +30,13 @@ from tokensmith.store import (
 )
 from tokensmith.store.records import RevocationKind
 
-from .accounts import LOGIN_PASSWORD_CEILING, check_password, normalise_username, username_key
+from .accounts import (
+    LOGIN_PASSWORD_CEILING,
+    check_password,
+    clean_text,
+    normalise_username,
+    username_key,
+)
 from .audit import AuditLog
 from .config import DAY, IssuerConfig, RateLimitRule
 from .denylist import Denylist
@@ -446,7 +452,7 @@ class Issuer:
     ) -> None:
         """Errors: invalid_credentials, weak_password, password_too_long, rate_limited.
         Other sessions of the user stay (call :meth:`logout_all` to end them)."""
-        user = await self._stores.users.get(user_id)
+        user = await self._user_by_id(user_id)
         if user is None:
             raise AuthError("invalid_credentials", "the username or the password is wrong")
         account = f"account:{user.username_key}"
@@ -476,14 +482,14 @@ class Issuer:
 
     async def get_user(self, *, user_id: str) -> UserInfo:
         """Errors: user_not_found."""
-        user = await self._stores.users.get(user_id)
+        user = await self._user_by_id(user_id)
         if user is None:
             raise AuthError("user_not_found", "no such user")
         return _user_info(user)
 
     async def userinfo(self, claims: AccessClaims) -> dict[str, Any]:
         """OIDC-style userinfo for a verified token: ``sub``, ``preferred_username``, ``roles``."""
-        user = await self._stores.users.get(claims.sub)
+        user = await self._user_by_id(claims.sub)
         if user is None or user.disabled:
             raise AuthError("invalid_token", "the token's user does not exist or is disabled")
         return {"sub": user.id, "preferred_username": user.username, "roles": list(user.roles)}
@@ -676,7 +682,7 @@ class Issuer:
                 if record is not None:
                     session = await self._stores.sessions.get(record.session_id)
         elif session_id is not None:
-            session = await self._stores.sessions.get(session_id)
+            session = await self._session_by_id(session_id)
             if session is not None and user_id is not None and session.user_id != user_id:
                 session = None
         else:
@@ -701,6 +707,8 @@ class Issuer:
 
     async def logout_all(self, *, user_id: str, ctx: RequestContext = _NO_CONTEXT) -> int:
         """End every session of the user and deny their access tokens; how many ended."""
+        if clean_text(user_id, 36) is None:
+            return 0
         count = await self._end_all(user_id, reason="logout_all")
         await self._audit.record(
             "logout_all", user_id=user_id, ip=ctx.ip, user_agent=ctx.user_agent, sessions=count
@@ -709,6 +717,8 @@ class Issuer:
 
     async def list_sessions(self, *, user_id: str) -> list[SessionInfo]:
         """The user's active sessions, newest first."""
+        if clean_text(user_id, 36) is None:
+            return []
         found = await self._stores.sessions.list_for_user(user_id, now=self._clock())
         return [
             SessionInfo(
@@ -728,7 +738,7 @@ class Issuer:
     ) -> None:
         """End a session of this user. Errors: session_not_found (also for another
         user's session)."""
-        session = await self._stores.sessions.get(session_id)
+        session = await self._session_by_id(session_id)
         if session is None or session.user_id != user_id or not session.active(self._clock()):
             raise AuthError("session_not_found", "no such session")
         if await self._end_session(session.id, reason="revoked"):
@@ -974,8 +984,17 @@ class Issuer:
 
     # ---- operators (CLI) and admin -----------------------------------------------------
 
+    async def _user_by_id(self, user_id: object) -> UserRecord | None:
+        clean = clean_text(user_id, 36)
+        return None if clean is None else await self._stores.users.get(clean)
+
+    async def _session_by_id(self, session_id: object) -> SessionRecord | None:
+        clean = clean_text(session_id, 64)
+        return None if clean is None else await self._stores.sessions.get(clean)
+
     async def _user_by_name(self, username: str) -> UserRecord:
-        user = await self._stores.users.get_by_username(username_key(username))
+        key = username_key(username)
+        user = await self._stores.users.get_by_username(key) if key else None
         if user is None:
             raise AuthError("user_not_found", f"no user {username!r}")
         return user
@@ -1126,7 +1145,7 @@ class Issuer:
             raise AuthError("admin_exists", "an administrator exists already")
         normalise_username(username, self.config)
         check_password(password, self.config)
-        if not isinstance(token, str) or not token or len(token) > 256:
+        if not clean_text(token, 256):
             raise AuthError("invalid_setup_token", "the setup token is wrong, used or expired")
         if not await self._stores.setup_tokens.redeem(hash_secret(token), now=self._clock()):
             raise AuthError("invalid_setup_token", "the setup token is wrong, used or expired")

@@ -38,7 +38,7 @@ def looks_like_refresh_token(value: object) -> bool:
 
 def hash_secret(value: str) -> str:
     """SHA-256 hex of a high-entropy secret (refresh token, invite, setup token)."""
-    return hashlib.sha256(value.encode("ascii", "surrogateescape")).hexdigest()
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class RefreshSecrets:

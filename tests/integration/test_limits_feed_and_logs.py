@@ -234,3 +234,24 @@ def test_s26_failures_across_many_usernames_hit_the_address_limit(make_server: A
         blocked = client.post("/auth/login", json={"username": "innocent", "password": PASSWORD})
         assert blocked.status_code == 429
         assert int(blocked.headers["retry-after"]) >= 1
+
+
+def test_operator_revoke_ends_sessions_but_keeps_the_account(server: Server) -> None:
+    with server.client() as client:
+        tokens = server.register_and_login(client, "revokee")
+        revoked = server.cli("users", "revoke", "revokee")
+        assert revoked.returncode == 0, revoked.stderr
+        assert "revoked 1 session(s)" in revoked.stdout
+        assert client.get("/userinfo", headers=_bearer(tokens["access_token"])).status_code == 401
+        assert (
+            client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+        ).status_code == 400
+        again = client.post("/auth/login", json={"username": "revokee", "password": PASSWORD})
+        assert again.status_code == 200
+        assert (
+            client.get("/userinfo", headers=_bearer(again.json()["access_token"])).status_code
+            == 200
+        )
+        missing = server.cli("users", "revoke", "nobody")
+        assert missing.returncode == 1
+        assert "user_not_found" in missing.stderr

@@ -8,6 +8,7 @@ import urllib.parse
 
 import click
 
+from ..issuer.errors import MasterKeyError as KeysUnreadableError
 from ..issuer.service import Issuer
 from ..server.compose import open_issuer
 from ..server.master_key import MasterKeyError, resolve_master_key
@@ -48,7 +49,7 @@ def preflight(settings: Settings) -> None:
 
     try:
         asyncio.run(check())
-    except (MasterKeyError, SettingsError) as exc:
+    except (MasterKeyError, KeysUnreadableError, SettingsError) as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
     except Exception as exc:

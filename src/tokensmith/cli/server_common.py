@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from ..issuer.errors import AuthError
+from ..issuer.errors import MasterKeyError as KeysUnreadableError
 from ..issuer.service import Issuer
 from ..server.compose import issuer_config, open_issuer
 from ..server.master_key import MasterKeyError
@@ -74,7 +75,7 @@ def run_with_issuer(settings: Settings, use: Callable[[Issuer], Awaitable[T]]) -
     except AuthError as exc:
         click.echo(f"error: {exc.code}: {exc.message}", err=True)
         raise SystemExit(1) from None
-    except (MasterKeyError, SettingsError) as exc:
+    except (MasterKeyError, KeysUnreadableError, SettingsError) as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
 

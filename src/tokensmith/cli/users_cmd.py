@@ -1,4 +1,4 @@
-"""``tokensmith users``: add, list, disable, enable, set-password, invite (operators)."""
+"""``tokensmith users``: add, list, disable, enable, revoke, set-password, invite."""
 
 from __future__ import annotations
 
@@ -105,6 +105,21 @@ def enable(name: str, data_dir: str | None, config_file: str | None) -> None:
 
     run_with_issuer(settings, use)
     click.echo(f"enabled {name}")
+
+
+@users.command("revoke")
+@click.argument("name")
+@settings_options
+def revoke(name: str, data_dir: str | None, config_file: str | None) -> None:
+    """End every session of NAME and deny every access token issued so far; the account
+    stays usable (a new login works)."""
+    settings = settings_or_exit(config_file, data_dir=data_dir)
+
+    async def use(issuer: Issuer) -> int:
+        return await issuer.revoke_user(username=name)
+
+    count = run_with_issuer(settings, use)
+    click.echo(f"revoked {count} session(s) of {name}; its access tokens are denied")
 
 
 @users.command("set-password")

@@ -289,3 +289,18 @@ def test_serve_with_an_unreachable_database_is_one_line_and_exit_2(
     assert "connect" in err.lower()  # the reason, not some other failure
     assert "Traceback" not in err
     assert "listening on" not in out
+
+
+def test_a_wrong_master_key_is_a_clear_error_not_a_traceback(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    data = str(tmp_path)
+    assert _run(runner, "keys", "list", "--data-dir", data)[0] == 0  # keys under master.key
+    monkeypatch.setenv("TOKENSMITH_MASTER_KEY", "D" * 43)
+    for args in (("keys", "list"), ("serve",)):
+        code, out, err = _run(runner, *args, "--data-dir", data)
+        assert code == 2, args
+        assert err.startswith("error: ")
+        assert "master key" in err.lower()
+        assert "Traceback" not in err
+        assert "listening on" not in out

@@ -374,3 +374,17 @@ async def test_hostile_identifiers_get_domain_answers_not_driver_errors(issuer: 
         assert invite_err.value.code == "invalid_setup_token"
     # the session that was never touched still works
     await issuer.refresh(refresh_token=pair.refresh_token)
+
+
+async def test_passwords_that_cannot_be_encoded_are_refused_not_crashing(issuer: Issuer) -> None:
+    bad = "\ud800" * 12
+    with pytest.raises(AuthError) as register:
+        await issuer.register(username="alice", password=bad)
+    assert register.value.code == "weak_password"
+    await issuer.register(username="alice", password=PASSWORD)
+    with pytest.raises(AuthError) as login:
+        await issuer.login(username="alice", password=bad)
+    assert login.value.code == "invalid_credentials"
+    # a NUL is just a character in a password
+    await issuer.register(username="bob", password="with\x00nul inside")
+    await issuer.login(username="bob", password="with\x00nul inside")

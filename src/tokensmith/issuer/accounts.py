@@ -8,11 +8,26 @@ import unicodedata
 from .config import IssuerConfig
 from .errors import AuthError
 
-__all__ = ["check_password", "clean_text", "normalise_username", "username_key"]
+__all__ = [
+    "check_password",
+    "clean_text",
+    "encodable",
+    "normalise_username",
+    "username_key",
+]
 
 _USERNAME = re.compile(r"[\w.@+-]+")
 #: longest password read at login at all (longer ones are refused without hashing them)
 LOGIN_PASSWORD_CEILING = 4096
+
+
+def encodable(value: str) -> bool:
+    """No lone surrogates (what UTF-8, argon2 and every database driver refuse)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def clean_text(value: object, max_len: int) -> str | None:
@@ -21,11 +36,7 @@ def clean_text(value: object, max_len: int) -> str | None:
     letting a driver error through."""
     if not isinstance(value, str) or len(value) > max_len or "\x00" in value:
         return None
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return None
-    return value
+    return value if encodable(value) else None
 
 
 def normalise_username(username: object, config: IssuerConfig) -> str:
@@ -56,8 +67,8 @@ def username_key(username: object) -> str:
 
 
 def check_password(password: object, config: IssuerConfig) -> str:
-    if not isinstance(password, str):
-        raise AuthError("weak_password", "the password must be a string")
+    if not isinstance(password, str) or not encodable(password):
+        raise AuthError("weak_password", "the password must be a string of Unicode characters")
     if len(password) < config.password_min:
         raise AuthError(
             "weak_password", f"the password must have at least {config.password_min} characters"

@@ -34,6 +34,7 @@ from .accounts import (
     LOGIN_PASSWORD_CEILING,
     check_password,
     clean_text,
+    encodable,
     normalise_username,
     username_key,
 )
@@ -393,7 +394,11 @@ class Issuer:
         account = f"account:{key}"
         address = None if ctx.ip is None else f"address:{ctx.ip}"
         await self._check_rate(account, address)
-        if not isinstance(password, str) or len(password) > LOGIN_PASSWORD_CEILING:
+        if (
+            not isinstance(password, str)
+            or len(password) > LOGIN_PASSWORD_CEILING
+            or not encodable(password)
+        ):
             password = ""
         user = await self._stores.users.get_by_username(key) if key else None
         if user is None or not password:
@@ -457,7 +462,11 @@ class Issuer:
             raise AuthError("invalid_credentials", "the username or the password is wrong")
         account = f"account:{user.username_key}"
         await self._check_rate(account)
-        ok = isinstance(old_password, str) and len(old_password) <= LOGIN_PASSWORD_CEILING
+        ok = (
+            isinstance(old_password, str)
+            and len(old_password) <= LOGIN_PASSWORD_CEILING
+            and encodable(old_password)
+        )
         ok = ok and await self.passwords.verify(user.password_hash, old_password)
         if not ok:
             await self._fail(account, self.config.rate_limits.account)

@@ -310,7 +310,7 @@ async def test_two_processes_starting_on_an_empty_database_share_keys(
 async def test_long_client_strings_are_cut_to_the_columns(issuer: Issuer) -> None:
     """A client controls its User-Agent: a 4 KB one must not break a login on PostgreSQL
     (whose varchar columns refuse longer values)."""
-    ctx = RequestContext(ip="2001:db8::1" * 10, user_agent="A" * 4096)
+    ctx = RequestContext(ip="2001:db8::1\x00" * 10, user_agent="A" * 4096)
     await issuer.register(username="alice", password=PASSWORD, ctx=ctx)
     pair = await issuer.login(username="alice", password=PASSWORD, ctx=ctx)
     with pytest.raises(AuthError):
@@ -318,6 +318,8 @@ async def test_long_client_strings_are_cut_to_the_columns(issuer: Issuer) -> Non
     claims = await issuer.authenticate(pair.access_token)
     session = (await issuer.list_sessions(user_id=claims.sub))[0]
     assert session.user_agent == "A" * 512
+    odd = RequestContext(ip="\ud800", user_agent="x\x00\udfff")
+    await issuer.login(username="alice", password=PASSWORD, ctx=odd)
     events = await issuer.audit_events(kind="login_ok")
     assert events[0].ip is not None
     assert len(events[0].ip) <= 64

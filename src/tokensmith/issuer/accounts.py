@@ -13,6 +13,7 @@ __all__ = [
     "clean_text",
     "encodable",
     "normalise_username",
+    "storable",
     "username_key",
 ]
 
@@ -28,6 +29,15 @@ def encodable(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def storable(value: str | None, max_len: int) -> str | None:
+    """A client-supplied free text (User-Agent, address) made safe to store: cut to
+    ``max_len``, NUL and lone surrogates replaced."""
+    if value is None:
+        return None
+    cut = value[:max_len].replace("\x00", "\ufffd")
+    return cut.encode("utf-8", "replace").decode("utf-8")
 
 
 def clean_text(value: object, max_len: int) -> str | None:

@@ -10,6 +10,8 @@ from typing import Any
 
 from tokensmith.store import AuditRecord, AuditStore
 
+from .accounts import storable
+
 __all__ = ["AuditLog", "audit_logger"]
 
 audit_logger = logging.getLogger("tokensmith.audit")
@@ -37,8 +39,8 @@ class AuditLog:
             user_id=user_id,
             username=username,
             session_id=session_id,
-            ip=None if ip is None else ip[:64],
-            user_agent=None if user_agent is None else user_agent[:512],
+            ip=storable(ip, 64),
+            user_agent=storable(user_agent, 512),
             details=details,
         )
         record = AuditRecord(**{**record.__dict__, "id": await self._store.append(record)})

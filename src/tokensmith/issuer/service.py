@@ -36,6 +36,7 @@ from .accounts import (
     clean_text,
     encodable,
     normalise_username,
+    storable,
     username_key,
 )
 from .audit import AuditLog
@@ -517,8 +518,8 @@ class Issuer:
             created_at=now,
             last_used_at=now,
             expires_at=now + self.config.refresh_absolute_ttl,
-            ip=None if ctx.ip is None else ctx.ip[:64],
-            user_agent=None if ctx.user_agent is None else ctx.user_agent[:512],
+            ip=storable(ctx.ip, 64),
+            user_agent=storable(ctx.user_agent, 512),
         )
         await self._stores.sessions.create(session)
         raw = new_refresh_token()

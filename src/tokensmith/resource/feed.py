@@ -137,6 +137,7 @@ class RevocationFeed:
         """Run in a daemon thread with its own event loop (for sync apps)."""
         if self._thread is not None or self._task is not None:
             raise RuntimeError("the feed is already running")
+        self._stopping = False
         ready = threading.Event()
 
         def main() -> None:
@@ -170,6 +171,7 @@ class RevocationFeed:
         """Run as a task on the current event loop (for async apps)."""
         if self._thread is not None or self._task is not None:
             raise RuntimeError("the feed is already running")
+        self._stopping = False
         self._task = asyncio.get_running_loop().create_task(self.run())
         return self
 

@@ -126,7 +126,7 @@ class RemoteKeySet:
         self._generation = 0
         self._state_lock = threading.Lock()
         self._sync_lock = threading.Lock()
-        self._async_lock: asyncio.Lock | None = None
+        self._async_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self.last_error: str | None = None
         self._last_ok = False
         self.fetches = 0
@@ -167,9 +167,7 @@ class RemoteKeySet:
         planned = self._plan(kid)
         if isinstance(planned, JWKSet):
             return planned
-        if self._async_lock is None:
-            self._async_lock = asyncio.Lock()
-        async with self._async_lock:
+        async with self._lock_for_this_loop():
             if self._generation == planned:
                 await self._attempt_async()
         return self._after_fetch(kid)
@@ -181,11 +179,19 @@ class RemoteKeySet:
         return self._fresh_or_raise()
 
     async def refresh_async(self) -> JWKSet:
-        if self._async_lock is None:
-            self._async_lock = asyncio.Lock()
-        async with self._async_lock:
+        async with self._lock_for_this_loop():
             await self._attempt_async()
         return self._fresh_or_raise()
+
+    def _lock_for_this_loop(self) -> asyncio.Lock:
+        """The single-flight lock of the running loop (an asyncio.Lock is bound to one
+        loop; an app that runs several loops in turn gets a lock for each)."""
+        loop = asyncio.get_running_loop()
+        held = self._async_lock
+        if held is None or held[0] is not loop:
+            held = (loop, asyncio.Lock())
+            self._async_lock = held
+        return held[1]
 
     # ---- the decision ------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import pytest
 from resource_helpers import AUDIENCE, ISSUER, Clock, JWKSServer, make_token
 
 from tokensmith.jose import JWK
-from tokensmith.jose.errors import KeyNotFoundError
+from tokensmith.jose.errors import JoseError, KeyNotFoundError
 from tokensmith.resource import (
     AccessTokenVerifier,
     FetchLimits,
@@ -320,3 +320,42 @@ def test_key_set_options_refuse_nonsense() -> None:
         KeySetOptions(max_stale=float("inf"))
     with pytest.raises(ValueError, match="exactly one"):
         RemoteKeySet()
+
+
+S5_KIDS = ["", "../../../../dev/null", "/dev/null", "|sleep 10", "x' UNION SELECT '1';--", "0"]
+
+
+@pytest.mark.parametrize("kid", [*S5_KIDS, 0, [], {}])
+def test_s5_kid_injection_is_a_plain_lookup_and_costs_no_extra_fetch(
+    jwks_server: JWKSServer, clock: Clock, kid: object
+) -> None:
+    key = JWK.generate("ES256", kid="k1")
+    jwks_server.keys = [key]
+    verifier = _verifier(jwks_server, clock)
+    verifier.verify(make_token(key))
+    clock.advance(30)
+    forged = make_token(JWK.generate("ES256"), header={"kid": kid})
+    for _ in range(20):
+        with pytest.raises(JoseError) as caught:
+            verifier.verify(forged)
+        assert caught.value.code in ("jwks_key_not_found", "jws_malformed", "jose_malformed")
+    # a string kid may cost one refetch (a rotation is possible); others none
+    assert jwks_server.jwks_fetches <= 2
+
+
+def test_the_async_single_flight_lock_follows_the_running_loop(
+    jwks_server: JWKSServer, clock: Clock
+) -> None:
+    key = JWK.generate("ES256", kid="k1")
+    jwks_server.keys = [key]
+    jwks_server.delay = 0.1
+    verifier = _verifier(jwks_server, clock, cache=False)
+    token = make_token(key)
+
+    async def burst() -> None:
+        await asyncio.gather(*(verifier.verify_async(token) for _ in range(10)))
+
+    asyncio.run(burst())
+    clock.advance(3601)  # expired: the next loop's burst refetches under its own lock
+    asyncio.run(burst())
+    assert jwks_server.jwks_fetches == 2

@@ -93,6 +93,7 @@ class RevocationFeed:
         self._connected = False
         self._down_since: float = self.options.monotonic()
         self._ever_connected = threading.Event()
+        self._synced = threading.Event()
         self._last_prune = 0.0
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -130,6 +131,11 @@ class RevocationFeed:
     def wait_connected(self, timeout: float) -> bool:
         """Block until the feed connected once (the backlog then streams in at once)."""
         return self._ever_connected.wait(timeout)
+
+    def wait_synced(self, timeout: float) -> bool:
+        """Block until the server marked the end of its backlog (an ``event: ready``);
+        False on timeout, or when the server sends no such marker."""
+        return self._synced.wait(timeout)
 
     # ---- running -----------------------------------------------------------------------
 
@@ -247,6 +253,9 @@ class RevocationFeed:
             self.denylist.prune(now)
 
     def _dispatch(self, event: str, data: str, event_id: str | None) -> None:
+        if event == "ready":  # the server's end-of-backlog marker, when it sends one
+            self._synced.set()
+            return
         if event not in ("revocation", "message") or not data:
             return
         try:

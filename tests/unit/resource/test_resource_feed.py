@@ -106,6 +106,17 @@ def test_malformed_events_are_counted_and_skipped_not_fatal(feed_server: FeedSer
     assert feed.connects == 1
 
 
+def test_an_end_of_backlog_marker_sets_synced(feed_server: FeedServer) -> None:
+    feed = _feed(feed_server).start()
+    try:
+        assert feed.wait_connected(5)
+        assert not feed.wait_synced(0.05)
+        feed_server.send_raw(b'event: ready\ndata: {"last_id": 0}\n\n')
+        assert feed.wait_synced(5)
+    finally:
+        feed.stop()
+
+
 def test_wrong_secret_keeps_the_feed_down_and_retrying(feed_server: FeedServer) -> None:
     feed = _feed(feed_server, token="wrong").start()
     try:

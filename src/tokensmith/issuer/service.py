@@ -583,7 +583,9 @@ class Issuer:
         record = await self._stores.refresh_tokens.get(token_hash)
         if record is None:
             raise _invalid_grant("the refresh token is unknown")
-        session = await self._stores.sessions.get(record.session_id)
+        session, user = await asyncio.gather(
+            self._stores.sessions.get(record.session_id), self._stores.users.get(record.user_id)
+        )
         if session is None or session.revoked_at is not None:
             raise _invalid_grant("the session of this refresh token has ended")
         if client_id is not None and client_id != session.client_id:
@@ -592,6 +594,9 @@ class Issuer:
             raise _invalid_grant("the session has expired; log in again")
         if record.consumed_at is None and now >= record.expires_at:
             raise _invalid_grant("the refresh token has expired; log in again")
+        if user is None or user.disabled:
+            await self._end_session(session.id, reason="user_disabled")
+            raise _invalid_grant("the account is disabled")
         child_raw = self._refresh.child_of(refresh_token)
         child = RefreshTokenRecord(
             token_hash=hash_secret(child_raw),
@@ -621,10 +626,6 @@ class Issuer:
                 consumed_at=None if result.token is None else result.token.consumed_at,
             )
             raise _invalid_grant("refresh token reuse detected; the session has been revoked")
-        user = await self._stores.users.get(session.user_id)
-        if user is None or user.disabled:
-            await self._end_session(session.id, reason="user_disabled")
-            raise _invalid_grant("the account is disabled")
         # A revocation racing with this rotation needs no second read: its sid entry
         # outlives (by _DENY_MARGIN) the access token minted here, and the child refresh
         # token belongs to a revoked session, which the next refresh refuses.

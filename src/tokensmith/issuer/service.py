@@ -976,6 +976,13 @@ class Issuer:
         records = await self._stores.revocations.after(after, now=self._clock(), limit=limit)
         return [_event(r) for r in records]
 
+    async def last_revocation_id(self) -> int:
+        """The highest revocation id ever given (0 when none). Ids never decrease and are
+        never reused, also after expired entries are purged; a client resuming *after* a
+        higher id than this holds ids of another (wiped or replaced) database and must
+        start over (the feed can tell it with an ``event: reset``)."""
+        return await self._stores.revocations.last_id()
+
     async def wait_for_revocations(
         self, *, after: int | None, timeout: float
     ) -> list[RevocationEvent]:

@@ -325,3 +325,17 @@ async def test_operator_revokes_a_user_by_not_before(issuer: Issuer, clock: Fake
     with pytest.raises(AuthError) as missing:
         await issuer.revoke_user(username="nobody")
     assert missing.value.code == "user_not_found"
+
+
+async def test_last_revocation_id_survives_expiry_for_feed_resets(
+    issuer: Issuer, clock: FakeClock
+) -> None:
+    assert await issuer.last_revocation_id() == 0
+    pair = await login(issuer)
+    await issuer.logout(refresh_token=pair.refresh_token)
+    last = await issuer.last_revocation_id()
+    assert last == (await issuer.revocation_events())[-1].id
+    clock.advance(issuer.config.access_ttl + 61)
+    await issuer.maintain_keys()  # purges the expired entry
+    assert await issuer.revocation_events() == []
+    assert await issuer.last_revocation_id() == last

@@ -126,9 +126,18 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+def _finite_float(text: str) -> float:
+    # 1e999 overflows to inf: as forbidden as the Infinity literal (S14).
+    value = float(text)
+    if value - value != 0.0:
+        raise MalformedError(f"JSON number {text[:32]} is out of range", code="jose_bad_json")
+    return value
+
+
 _DECODER = json.JSONDecoder(
     object_pairs_hook=_object_without_duplicates,
     parse_constant=_reject_constant,
+    parse_float=_finite_float,
 )
 
 

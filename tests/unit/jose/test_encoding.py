@@ -74,3 +74,18 @@ def test_dump_json_is_compact_and_strict() -> None:
     assert dump_json({"a": [1, "ñ"]}) == '{"a":[1,"ñ"]}'.encode()
     with pytest.raises(ValueError, match="strict JSON"):
         dump_json({"a": float("nan")})
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e999", "1.5e400", "-9e99999"])
+def test_regression_overflowing_number_is_not_infinity(number: str) -> None:
+    """``1e999`` parsed to ``inf``: a JSON text cannot smuggle in Infinity (S14)."""
+    with pytest.raises(MalformedError) as info:
+        parse_json(f'{{"n":{number}}}', max_size=100, max_depth=4)
+    assert info.value.code == "jose_bad_json"
+
+
+def test_large_finite_numbers_still_parse() -> None:
+    assert parse_json('{"n":1e308,"m":-2.5e-300}', max_size=100, max_depth=4) == {
+        "n": 1e308,
+        "m": -2.5e-300,
+    }

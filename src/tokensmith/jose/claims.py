@@ -86,6 +86,12 @@ class ClaimsPolicy:
     typ: str | None = None
     now: Callable[[], float] = field(default=time.time)
     limits: Limits = DEFAULT_LIMITS
+    # Headers already checked against this policy (jwt.decode's fast path): exact
+    # protected-header segment -> (header, resolved algorithm). A memo, bounded, never
+    # part of the policy's value.
+    header_plans: dict[str, Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__

@@ -9,20 +9,20 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from . import jwe as _jwe
 from .claims import ClaimsPolicy
 from .encoding import (
     DEFAULT_LIMITS,
+    FrozenDict,
     Limits,
     b64url_decode,
     b64url_encode,
     dump_json,
-    is_b64url,
     parse_json_object,
 )
-from .errors import LimitExceededError, MalformedError
+from .errors import InvalidSignatureError, LimitExceededError, MalformedError
 from .jwk import JWK
 from .jws import (
     Keys,
@@ -144,6 +144,20 @@ def decode(
     """
     if decrypt_with is not None:
         return _decode_nested(token, keys, policy, understood_crit, decrypt_with, decrypt_policy)
+    if type(token) is str and not understood_crit:
+        parts = token.split(".")
+        if len(parts) == 3:
+            plan = policy.header_plans.get(parts[0])
+            if plan is not None and len(token) <= policy.limits.max_token:
+                return _decode_planned(parts, keys, policy, plan)
+    return _decode_checked(token, keys, policy, understood_crit)
+
+
+def _decode_checked(
+    token: str | bytes, keys: Keys, policy: ClaimsPolicy, understood_crit: Collection[str]
+) -> VerifiedJWT:
+    """The full path: every header check, then :func:`_decode_planned`'s steps. A header
+    that passes and can be shared is remembered in the policy's ``header_plans``."""
     limits = policy.limits
     header_b64, payload_b64, signature_b64 = split_compact(token, limits)
     header = parse_protected_shared(header_b64, limits)
@@ -152,19 +166,42 @@ def decode(
         raise MalformedError("'b64' (RFC 7797) is not allowed in a JWT", code="jwt_malformed")
     check_crit(header, None, understood_crit)
     policy.check_typ(header)
+    plan = (header, alg)
+    if not understood_crit and type(header) is FrozenDict:
+        plans = policy.header_plans
+        if len(plans) >= _MAX_HEADER_PLANS:
+            plans.clear()
+        plans[header_b64] = plan
+    return _decode_planned([header_b64, payload_b64, signature_b64], keys, policy, plan)
+
+
+_MAX_HEADER_PLANS: Final = 64
+
+
+def _decode_planned(
+    parts: list[str], keys: Keys, policy: ClaimsPolicy, plan: tuple[Mapping[str, Any], Any]
+) -> VerifiedJWT:
+    """Signature, then claims, for a header already checked against ``policy``."""
+    header, alg = plan
+    header_b64, payload_b64, signature_b64 = parts
+    limits = policy.limits
     if len(signature_b64) > 2048:
         raise LimitExceededError("signature is too long")
     signature = b64url_decode(signature_b64, what="signature")
     if len(payload_b64) > (limits.max_payload * 4 + 2) // 3:
         raise LimitExceededError(f"claims are larger than {limits.max_payload} bytes")
-    if not is_b64url(payload_b64):
-        raise MalformedError(
-            "claims have characters outside base64url (padding, whitespace, '+' or '/')",
-            code="jose_bad_base64",
-        )
+    # Strict base64url first: it also proves the segment is ASCII for the signing input.
+    claims_json = b64url_decode(payload_b64, what="claims")
     signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
-    key = verify_signature(keys, header, alg, signing_input, signature)
-    claims = _parse_claims(payload_b64, limits)
+    if type(keys) is JWK:
+        if not alg.verify(keys.verifying_key_for(alg), signing_input, signature):
+            raise InvalidSignatureError("the signature does not verify")
+        key = keys
+    else:
+        key = verify_signature(keys, header, alg, signing_input, signature)
+    claims = parse_json_object(
+        claims_json, max_size=limits.max_payload, max_depth=limits.max_depth, what="claims"
+    )
     policy.validate(claims)
     return _verified_jwt(header, claims, key)
 

@@ -21,7 +21,7 @@ from tokensmith.resource import (
     RemoteKeySet,
     VerifierOptions,
 )
-from tokensmith.resource.jwks import ttl_from_cache_control
+from tokensmith.resource.jwks import describe, ttl_from_cache_control
 
 
 def _verifier(
@@ -359,3 +359,28 @@ def test_the_async_single_flight_lock_follows_the_running_loop(
     clock.advance(3601)  # expired: the next loop's burst refetches under its own lock
     asyncio.run(burst())
     assert jwks_server.jwks_fetches == 2
+
+
+def test_describe_and_announced_algorithms_report_the_current_set(
+    jwks_server: JWKSServer, clock: Clock
+) -> None:
+    jwks_server.keys = [JWK.generate("ES256", kid="e"), JWK.generate("EdDSA", kid="o")]
+    remote = RemoteKeySet(jwks_uri=jwks_server.jwks_url, options=KeySetOptions(now=clock))
+    assert describe(remote)["keys"] is None
+    remote.refresh()
+    summary = describe(remote)
+    assert summary["keys"] == ["e", "o"]
+    assert summary["fetches"] == 1
+    assert summary["last_error"] is None
+    assert remote.announced_algorithms == {"ES256", "EdDSA"}
+    jwks_server.mode = "down"
+    with pytest.raises(KeySetUnavailableError, match="refresh failed"):
+        remote.refresh()
+    assert describe(remote)["fetch_failures"] == 1
+
+
+def test_fetch_limits_refuse_nonsense() -> None:
+    with pytest.raises(ValueError, match="max_bytes"):
+        FetchLimits(max_bytes=0)
+    with pytest.raises(ValueError, match="timeout"):
+        FetchLimits(timeout=0)

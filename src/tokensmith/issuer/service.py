@@ -9,26 +9,22 @@ token/refresh endpoints, :class:`~tokensmith.issuer.errors.OAuthError` (RFC 6749
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import secrets
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from tokensmith.jose import ClaimsPolicy, JoseError, jwt
 from tokensmith.store import (
     DuplicateError,
     InviteRecord,
     RefreshTokenRecord,
-    RevocationRecord,
     SessionRecord,
     Stores,
     UserRecord,
 )
-from tokensmith.store.records import RevocationKind
 
 from .accounts import (
     LOGIN_PASSWORD_CEILING,
@@ -41,10 +37,20 @@ from .accounts import (
 )
 from .audit import AuditLog
 from .config import DAY, IssuerConfig, RateLimitRule
-from .denylist import Denylist
 from .errors import AuthError, OAuthError, RateLimitedError
 from .keys import KeyRing, LoadedKey, derive_key
+from .models import (
+    AccessClaims,
+    AuditEvent,
+    KeyInfo,
+    RequestContext,
+    RevocationEvent,
+    SessionInfo,
+    TokenPair,
+    UserInfo,
+)
 from .passwords import Argon2Hasher, PasswordHasher, Passwords
+from .revocation import Revocations
 from .tokens import (
     RefreshSecrets,
     access_claims,
@@ -66,130 +72,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class RequestContext:
-    """Who is asking: for rate limits (``ip``) and audit events. Never holds a secret."""
-
-    ip: str | None = None
-    user_agent: str | None = None
-
-
-@dataclass(frozen=True)
-class TokenPair:
-    """What login and refresh answer. ``expires_in`` / ``refresh_expires_in`` are seconds."""
-
-    access_token: str
-    expires_in: int
-    refresh_token: str
-    refresh_expires_in: int
-    session_id: str
-    scope: str
-    token_type: str = "Bearer"  # noqa: S105 (the RFC 6750 scheme name)
-
-
-@dataclass(frozen=True)
-class UserInfo:
-    id: str
-    username: str
-    roles: tuple[str, ...]
-    created_at: float
-    disabled: bool
-
-    @property
-    def is_admin(self) -> bool:
-        return "admin" in self.roles
-
-
-@dataclass(frozen=True)
-class SessionInfo:
-    id: str
-    client_id: str
-    created_at: float
-    last_used_at: float
-    expires_at: float
-    ip: str | None
-    user_agent: str | None
-
-
-@dataclass(frozen=True)
-class KeyInfo:
-    kid: str
-    alg: str
-    state: Literal["next", "current", "previous", "retired"]
-    created_at: float
-    activated_at: float | None
-    deactivated_at: float | None
-    retired_at: float | None
-    #: in the JWKS now (HS keys never are)
-    published: bool
-    #: published until (None: no end yet)
-    publish_until: float | None
-
-
-@dataclass(frozen=True)
-class RevocationEvent:
-    """An entry of the revocation feed (``GET /auth/revocations``).
-
-    - ``kind="jti"``: deny the access token whose ``jti`` is ``value``.
-    - ``kind="sid"``: deny every access token whose ``sid`` is ``value``.
-    - ``kind="sub"``: deny access tokens whose ``sub`` is ``value`` and ``iat`` is
-      before ``not_before``.
-
-    ``expires_at``: the entry may be forgotten then (the tokens it denies have expired).
-    ``id`` increases monotonically; resume a feed with ``after=<last id seen>``.
-    """
-
-    id: int
-    kind: Literal["jti", "sid", "sub"]
-    value: str
-    created_at: float
-    expires_at: float
-    not_before: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "kind": self.kind,
-            "value": self.value,
-            "created_at": self.created_at,
-            "expires_at": self.expires_at,
-        }
-        if self.not_before is not None:
-            out["not_before"] = self.not_before
-        return out
-
-
-@dataclass(frozen=True)
-class AccessClaims:
-    """A verified, unrevoked first-party access token."""
-
-    sub: str
-    sid: str
-    jti: str
-    client_id: str
-    scope: str
-    roles: tuple[str, ...]
-    exp: int
-    iat: int
-    claims: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def is_admin(self) -> bool:
-        return "admin" in self.roles
-
-
-@dataclass(frozen=True)
-class AuditEvent:
-    id: int | None
-    kind: str
-    at: float
-    user_id: str | None
-    username: str | None
-    session_id: str | None
-    ip: str | None
-    details: dict[str, Any]
-
-
 _NO_CONTEXT = RequestContext()
 #: an sid/sub denylist entry outlives the longest access token by this margin (a token
 #: minted while the revocation was being written is still covered)
@@ -207,17 +89,6 @@ def _user_info(user: UserRecord) -> UserInfo:
         roles=user.roles,
         created_at=user.created_at,
         disabled=user.disabled,
-    )
-
-
-def _event(record: RevocationRecord) -> RevocationEvent:
-    return RevocationEvent(
-        id=record.id,
-        kind=record.kind,
-        value=record.value,
-        created_at=record.created_at,
-        expires_at=record.expires_at,
-        not_before=record.not_before,
     )
 
 
@@ -249,9 +120,7 @@ class Issuer:
         self._refresh = RefreshSecrets(derive_key(master_key, "refresh-derivation"))
         self.passwords = Passwords(hasher, workers=config.hash_workers)
         self._audit = AuditLog(stores.audit, clock=clock)
-        self._denylist = Denylist()
-        self._revocation_signal = asyncio.Event()
-        self._closed = False
+        self._revocations = Revocations(stores.revocations, clock=clock)
 
     @classmethod
     async def open(
@@ -275,14 +144,13 @@ class Issuer:
         )
         for event in await issuer._keys.maintain():
             await issuer._audit.record("key_rotated", action=event)
-        await issuer._sync_denylist()
+        await issuer._revocations.sync()
         await issuer.passwords.prepare()
         return issuer
 
     async def close(self) -> None:
         """Stop the hashing threads. Does not close ``stores`` (the caller owns them)."""
-        self._closed = True
-        self._notify_revocations()
+        self._revocations.close()
         self.passwords.close()
 
     # ---- accounts -------------------------------------------------------------------
@@ -643,38 +511,10 @@ class Issuer:
         now = self._clock()
         if not await self._stores.sessions.revoke(session_id, now=now, reason=reason):
             return False
-        await self._deny("sid", session_id, expires_at=now + self.config.access_ttl + _DENY_MARGIN)
+        await self._revocations.add(
+            "sid", session_id, expires_at=now + self.config.access_ttl + _DENY_MARGIN
+        )
         return True
-
-    async def _deny(
-        self,
-        kind: RevocationKind,
-        value: str,
-        *,
-        expires_at: float,
-        not_before: float | None = None,
-    ) -> None:
-        record = await self._stores.revocations.add(
-            kind, value, now=self._clock(), expires_at=expires_at, not_before=not_before
-        )
-        self._denylist.add([record])
-        self._notify_revocations()
-
-    def _notify_revocations(self) -> None:
-        signal, self._revocation_signal = self._revocation_signal, asyncio.Event()
-        signal.set()
-
-    async def _sync_denylist(self) -> None:
-        records = await self._stores.revocations.after(
-            self._denylist.last_id, now=self._clock(), limit=10_000
-        )
-        while records:
-            self._denylist.add(records)
-            if len(records) < 10_000:
-                break
-            records = await self._stores.revocations.after(
-                self._denylist.last_id, now=self._clock(), limit=10_000
-            )
 
     async def logout(
         self,
@@ -713,7 +553,9 @@ class Issuer:
         now = self._clock()
         ended = await self._stores.sessions.revoke_for_user(user_id, now=now, reason=reason)
         for sid in ended:
-            await self._deny("sid", sid, expires_at=now + self.config.access_ttl + _DENY_MARGIN)
+            await self._revocations.add(
+                "sid", sid, expires_at=now + self.config.access_ttl + _DENY_MARGIN
+            )
         return len(ended)
 
     async def logout_all(self, *, user_id: str, ctx: RequestContext = _NO_CONTEXT) -> int:
@@ -802,7 +644,9 @@ class Issuer:
                     continue
                 if client_id is not None and claims.get("client_id") != client_id:
                     return
-                await self._deny("jti", str(claims["jti"]), expires_at=float(claims["exp"]))
+                await self._revocations.add(
+                    "jti", str(claims["jti"]), expires_at=float(claims["exp"])
+                )
                 await self._audit.record(
                     "token_revoked",
                     user_id=str(claims.get("sub")),
@@ -838,8 +682,7 @@ class Issuer:
         if not isinstance(access_token, str):
             raise AuthError("invalid_token", "the access token must be a string")
         claims = await self._verify(access_token)
-        await self._sync_denylist()
-        reason = self._denylist.denies(claims, self._clock())
+        reason = await self._revocations.denies(claims)
         if reason is not None:
             raise AuthError("invalid_token", "the access token has been revoked")
         try:
@@ -914,11 +757,8 @@ class Issuer:
         denylist entries and sessions that ended more than a day ago."""
         for event in await self._keys.maintain():
             await self._audit.record("key_rotated", action=event)
-        now = self._clock()
-        await self._stores.revocations.purge(now=now)
-        await self._stores.sessions.purge(before=now - _SESSION_RETENTION)
-        self._denylist.prune(now)
-        await self._sync_denylist()
+        await self._stores.sessions.purge(before=self._clock() - _SESSION_RETENTION)
+        await self._revocations.housekeeping()
 
     def _key_info(self, loaded: LoadedKey) -> KeyInfo:
         r = loaded.record
@@ -973,15 +813,14 @@ class Issuer:
         self, *, after: int | None = None, limit: int = 500
     ) -> list[RevocationEvent]:
         """Unexpired events with ``id > after`` (all when None), oldest first."""
-        records = await self._stores.revocations.after(after, now=self._clock(), limit=limit)
-        return [_event(r) for r in records]
+        return await self._revocations.events(after=after, limit=limit)
 
     async def last_revocation_id(self) -> int:
         """The highest revocation id ever given (0 when none). Ids never decrease and are
         never reused, also after expired entries are purged; a client resuming *after* a
         higher id than this holds ids of another (wiped or replaced) database and must
         start over (the feed can tell it with an ``event: reset``)."""
-        return await self._stores.revocations.last_id()
+        return await self._revocations.last_id()
 
     async def wait_for_revocations(
         self, *, after: int | None, timeout: float
@@ -989,16 +828,7 @@ class Issuer:
         """Like :meth:`revocation_events`, but waits up to ``timeout`` seconds for the
         first new event (for SSE); an empty list on timeout. Polls the store every
         second too, for revocations written by other processes."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(0.0, timeout)
-        while True:
-            signal = self._revocation_signal
-            events = await self.revocation_events(after=after)
-            remaining = deadline - loop.time()
-            if events or remaining <= 0 or self._closed:
-                return events
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(signal.wait(), min(remaining, 1.0))
+        return await self._revocations.wait(after=after, timeout=timeout)
 
     # ---- operators (CLI) and admin -----------------------------------------------------
 
@@ -1082,7 +912,7 @@ class Issuer:
         with ``this_second`` the current second is denied too (for a disabled user, who
         cannot log in again anyway); without it, a login later in this second stays valid
         and tokens of the sessions just ended are denied by their ``sid`` entries."""
-        await self._deny(
+        await self._revocations.add(
             "sub",
             user_id,
             expires_at=now + self.config.access_ttl + _DENY_MARGIN,

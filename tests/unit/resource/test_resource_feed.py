@@ -8,6 +8,8 @@ import time
 import tracemalloc
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from resource_helpers import AUDIENCE, ISSUER, Clock, FeedServer, make_token, wait_for
 
 from tokensmith.jose import JWK
@@ -269,3 +271,43 @@ def test_denylist_memory_is_at_most_200_bytes_per_entry() -> None:
     strings = sum(sys.getsizeof(v) for v in values)
     per_entry = (grown + strings) / 100_000
     assert per_entry <= 200, per_entry
+
+
+def test_a_line_longer_than_64_kb_breaks_the_connection_and_the_feed_reconnects(
+    feed_server: FeedServer,
+) -> None:
+    feed = _feed(feed_server).start()
+    try:
+        assert feed.wait_connected(5)
+        feed_server.send_raw(b"data: " + b"x" * (70 * 1024))
+        assert wait_for(lambda: feed.connects >= 2)
+        assert "longer than" in (feed.last_error or "")
+    finally:
+        feed.stop()
+
+
+@settings(max_examples=200, deadline=None)
+@given(cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=12))
+def test_sse_parser_gives_the_same_events_however_the_stream_is_chunked(cuts: list[int]) -> None:
+    from tokensmith.resource.feed import _EventParser
+
+    stream = (
+        b"retry: 3000\n\n: keep-alive\n\n"
+        b'id: 1\nevent: revocation\ndata: {"id":1}\n\n'
+        b'id: 2\r\nevent: revocation\r\ndata: {"id":2}\r\n\r\n'
+        b"event: other\ndata: a\ndata: b\n\n"
+        b"data:no-space\n\n"
+    )
+    seen: list[tuple[str, str, str | None]] = []
+    parser = _EventParser(lambda e, d, i: seen.append((e, d, i)))
+    points = sorted({min(c, len(stream)) for c in cuts})
+    last = 0
+    for point in [*points, len(stream)]:
+        parser.feed(stream[last:point])
+        last = point
+    assert seen == [
+        ("revocation", '{"id":1}', "1"),
+        ("revocation", '{"id":2}', "2"),
+        ("other", "a\nb", "2"),
+        ("message", "no-space", "2"),
+    ]

@@ -35,7 +35,7 @@ def build(variant: str, key: JWK) -> Any:
         issuer=ISSUER,
         audience=AUDIENCE,
         keys=key,
-        options=VerifierOptions(cache=variant == "middleware_cache_on"),
+        options=VerifierOptions(cache=variant == "middleware_cache_on"),  # off: *_cache_off*
     )
     return BearerAuthMiddleware(app, verifier=verifier)
 

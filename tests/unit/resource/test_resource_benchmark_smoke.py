@@ -23,7 +23,14 @@ def test_resource_benchmark_quick_mode_runs_and_reports_every_figure(tmp_path: P
     assert done.returncode == 0, done.stderr
     assert "req/s" in done.stdout
     results = json.loads(out.read_text())
-    assert set(results["throughput"]) == {"no_auth", "middleware_cache_on", "middleware_cache_off"}
+    variants = {
+        "no_auth",
+        "middleware_cache_on",
+        "middleware_cache_off",
+        "middleware_cache_off_rs256",
+    }
+    assert set(results["throughput"]) == variants
+    assert set(results["http_throughput"]) == variants
     assert results["throughput"]["no_auth"]["ratio_to_no_auth"] == 1.0
     assert all(row["requests_per_s"] > 0 for row in results["throughput"].values())
     assert results["revocation"]["denylist_entries"] == 10_000

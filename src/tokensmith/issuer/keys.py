@@ -7,8 +7,8 @@ Schedule (``maintain``):
   published for at least ``jwks_max_age`` (one JWKS cache lifetime), the next key becomes
   current, the current one ``previous`` and a new next key is made;
 - a ``previous`` or ``retired`` key stays published until every token it signed has
-  expired (``publish_until`` = when it stopped signing + ``access_ttl``); then its
-  encrypted private key is wiped.
+  expired (``publish_until`` = when it stopped signing + ``access_ttl`` + ``SIGNING_GRACE``
+  for processes that have not reloaded yet); then its encrypted private key is wiped.
 
 Several processes may share the store: single-holder states are guarded by the store
 (one ``next``, one ``current``), promotion is one compare-and-set transaction, and every
@@ -40,6 +40,9 @@ __all__ = ["KeyCipher", "KeyRing", "LoadedKey", "derive_key"]
 
 _BLOB_VERSION = b"\x01"
 MASTER_KEY_BYTES = 32
+#: a demoted key stays published this much longer than its last token can live: another
+#: process may sign with it until its next maintenance (every minute or so) reloads keys
+SIGNING_GRACE = 300
 
 
 def derive_key(master_key: bytes, purpose: str) -> bytes:
@@ -269,7 +272,7 @@ class KeyRing:
             next_kid=nxt.kid,
             current_kid=None if current is None else current.kid,
             now=now,
-            publish_until=now + self._config.access_ttl,
+            publish_until=now + self._config.access_ttl + SIGNING_GRACE,
         ):
             events.append(f"rotated: {nxt.kid} is current")
             await self.load()

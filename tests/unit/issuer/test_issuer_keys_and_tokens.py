@@ -10,7 +10,7 @@ import pytest
 
 from contract.support import MASTER_KEY, CountingHasher, FakeClock, make_config
 from tokensmith.issuer import AuthError, Issuer, TokenPair
-from tokensmith.issuer.keys import KeyCipher
+from tokensmith.issuer.keys import SIGNING_GRACE, KeyCipher
 from tokensmith.jose import JWK, jwt
 from tokensmith.store import Stores
 
@@ -190,6 +190,9 @@ async def test_old_keys_unpublished_and_wiped_once_their_tokens_expired(
     await issuer.maintain_keys()
     assert old in {k["kid"] for k in issuer.jwks()["keys"]}
     await issuer.authenticate(token)
+    clock.advance(1 + SIGNING_GRACE - 1)
+    await issuer.maintain_keys()
+    assert old in {k["kid"] for k in issuer.jwks()["keys"]}
     clock.advance(1)
     await issuer.maintain_keys()
     assert old not in {k["kid"] for k in issuer.jwks()["keys"]}
@@ -299,3 +302,28 @@ async def test_changing_the_algorithm_replaces_the_next_key(
     assert jwt.peek(pair.access_token).header["alg"] == "RS256"
     await second.authenticate(pair.access_token)
     await second.close()
+
+
+async def test_a_process_that_has_not_reloaded_keys_signs_verifiable_tokens(
+    stores: Stores, clock: FakeClock
+) -> None:
+    """Process one rotates; process two signs with the demoted key until its next
+    maintenance. Those tokens verify everywhere for their whole life."""
+    one = await open_issuer(stores, clock)
+    two = await open_issuer(stores, clock)
+    old = next(k.kid for k in await one.list_keys() if k.state == "current")
+    await one.register(username="alice", password=PASSWORD)
+    clock.advance(one.config.key_rotation)
+    await one.maintain_keys()
+    clock.advance(59)  # two's next maintenance is due in a second
+    late = await two.login(username="alice", password=PASSWORD)
+    assert jwt.peek(late.access_token).header["kid"] == old
+    clock.advance(one.config.access_ttl - 1)
+    await one.maintain_keys()
+    assert old in {k["kid"] for k in one.jwks()["keys"]}
+    await one.authenticate(late.access_token)
+    await two.maintain_keys()
+    fresh = await two.login(username="alice", password=PASSWORD)
+    assert jwt.peek(fresh.access_token).header["kid"] != old
+    await one.close()
+    await two.close()

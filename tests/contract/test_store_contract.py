@@ -154,6 +154,17 @@ async def test_session_roundtrip_touch_and_revoke_once(stores: Stores) -> None:
     assert not got.active(T0 + 8)
 
 
+async def test_session_created_with_its_first_token(stores: Stores) -> None:
+    await stores.users.create(user())
+    await stores.sessions.create(session(), first_token=token("a"))
+    assert await stores.sessions.get("sess-1") == session()
+    assert await stores.refresh_tokens.get(token("a").token_hash) == token("a")
+    # a clash on the token leaves no session behind (one transaction)
+    with pytest.raises(DuplicateError):
+        await stores.sessions.create(session(2), first_token=token("a", session_id="sess-2"))
+    assert await stores.sessions.get("sess-2") is None
+
+
 async def test_session_needs_its_user_or_unique_id(stores: Stores) -> None:
     await with_session(stores)
     with pytest.raises(DuplicateError):

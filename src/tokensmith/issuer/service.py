@@ -389,7 +389,6 @@ class Issuer:
             ip=storable(ctx.ip, 64),
             user_agent=storable(ctx.user_agent, 512),
         )
-        await self._stores.sessions.create(session)
         raw = new_refresh_token()
         token = RefreshTokenRecord(
             token_hash=hash_secret(raw),
@@ -398,7 +397,7 @@ class Issuer:
             issued_at=now,
             expires_at=min(now + self.config.refresh_idle_ttl, session.expires_at),
         )
-        await self._stores.refresh_tokens.add(token)
+        await self._stores.sessions.create(session, first_token=token)
         return self._pair(user, session, raw, token.expires_at, now)
 
     def _pair(

@@ -85,9 +85,13 @@ class MemorySessionStore:
         self._sessions: dict[str, SessionRecord] = {}
         self._tokens = tokens
 
-    async def create(self, session: SessionRecord) -> None:
+    async def create(
+        self, session: SessionRecord, *, first_token: RefreshTokenRecord | None = None
+    ) -> None:
         if session.id in self._sessions:
             raise DuplicateError(f"session {session.id!r} exists")
+        if first_token is not None:
+            await self._tokens.add(first_token)
         self._sessions[session.id] = session
 
     async def get(self, session_id: str) -> SessionRecord | None:

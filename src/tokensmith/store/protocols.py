@@ -61,7 +61,11 @@ class UserStore(Protocol):
 
 
 class SessionStore(Protocol):
-    async def create(self, session: SessionRecord) -> None: ...
+    async def create(
+        self, session: SessionRecord, *, first_token: RefreshTokenRecord | None = None
+    ) -> None:
+        """Insert the session and, in the same transaction, its first refresh token;
+        :class:`~tokensmith.store.errors.DuplicateError` when the id exists."""
 
     async def get(self, session_id: str) -> SessionRecord | None: ...
 

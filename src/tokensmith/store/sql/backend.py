@@ -178,7 +178,9 @@ def _session(row: Any) -> SessionRecord:
 
 
 class SqlSessionStore(_Sql):
-    async def create(self, session: SessionRecord) -> None:
+    async def create(
+        self, session: SessionRecord, *, first_token: RefreshTokenRecord | None = None
+    ) -> None:
         def run(conn: Connection) -> None:
             conn.execute(
                 sessions.insert().values(
@@ -195,6 +197,8 @@ class SqlSessionStore(_Sql):
                     revoked_reason=session.revoked_reason,
                 )
             )
+            if first_token is not None:
+                conn.execute(refresh_tokens.insert().values(**_token_values(first_token)))
 
         try:
             await self._db.write(run)

@@ -65,3 +65,10 @@ async def test_sqlite_runs_in_wal_mode(
     assert (mode, fks) == ("wal", 1)
     assert timeout is not None
     assert int(timeout) >= 1000
+
+
+async def test_closing_stores_twice_is_harmless(database_url: str | None, stores: Stores) -> None:
+    assert database_url is not None
+    extra = await open_stores(database_url)
+    await extra.close()
+    await extra.close()

@@ -48,6 +48,7 @@ class ThreadRunner:
         self._readers = ThreadPoolExecutor(
             max_workers=readers, thread_name_prefix="tokensmith-db-r"
         )
+        self._disposed = False
 
     def _read(self, fn: Callable[[Connection], T]) -> T:
         with self.engine.connect() as conn:
@@ -64,6 +65,10 @@ class ThreadRunner:
         return await asyncio.get_running_loop().run_in_executor(self._writer, self._write, fn)
 
     async def dispose(self) -> None:
+        """Close the connections and stop the threads (idempotent)."""
+        if self._disposed:
+            return
+        self._disposed = True
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._writer, self.engine.dispose)
         self._writer.shutdown(wait=False)

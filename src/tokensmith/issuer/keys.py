@@ -18,6 +18,7 @@ everywhere before the other processes reload.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Callable
@@ -195,6 +196,10 @@ class KeyRing:
         self._verify_set = JWKSet(())
         self.verify_keys()
 
+    async def _generate(self, state: str, now: float) -> KeyRecord:
+        """Key generation (RSA takes a noticeable while) runs off the event loop."""
+        return await asyncio.to_thread(self._new_record, state, now)
+
     def _new_record(self, state: str, now: float) -> KeyRecord:
         alg = self._config.signing_alg
         key = JWK.generate(alg)
@@ -230,7 +235,7 @@ class KeyRing:
                     next_kid=nxt.kid, current_kid=None, now=now, publish_until=now
                 ):
                     events.append(f"promoted {nxt.kid}")
-            elif await self._store.add(self._new_record("current", now)):
+            elif await self._store.add(await self._generate("current", now)):
                 events.append("created current key")
             await self.load()
         stale = self._find("next")
@@ -241,7 +246,7 @@ class KeyRing:
                 events.append(f"retired next key {stale.kid} ({stale.alg} is no longer set)")
             await self.load()
         if self._find("next") is None:
-            if await self._store.add(self._new_record("next", now)):
+            if await self._store.add(await self._generate("next", now)):
                 events.append("created next key")
             await self.load()
         current, nxt = self._find("current"), self._find("next")
@@ -276,7 +281,7 @@ class KeyRing:
         ):
             events.append(f"rotated: {nxt.kid} is current")
             await self.load()
-            if await self._store.add(self._new_record("next", now)):
+            if await self._store.add(await self._generate("next", now)):
                 events.append("created next key")
         await self.load()
         return events

@@ -390,3 +390,22 @@ async def test_passwords_that_cannot_be_encoded_are_refused_not_crashing(issuer:
     # a NUL is just a character in a password
     await issuer.register(username="bob", password="with\x00nul inside")
     await issuer.login(username="bob", password="with\x00nul inside")
+
+
+async def test_invite_registration_with_a_long_username(stores: Stores, clock: FakeClock) -> None:
+    """The invite records the new user's id (a 60-character username once overflowed the
+    36-character column on PostgreSQL)."""
+    issuer = await Issuer.open(
+        make_config(registration="invite"),
+        stores,
+        master_key=MASTER_KEY,
+        clock=clock,
+        hasher=CountingHasher(),
+    )
+    try:
+        code = await issuer.create_invite()
+        user = await issuer.register(username="u" * 60, password=PASSWORD, invite=code)
+        assert user.username == "u" * 60
+        await issuer.login(username="u" * 60, password=PASSWORD)
+    finally:
+        await issuer.close()

@@ -179,7 +179,12 @@ class Issuer:
         )
 
     async def _create_user(
-        self, *, username: str, password: str, roles: tuple[str, ...]
+        self,
+        *,
+        username: str,
+        password: str,
+        roles: tuple[str, ...],
+        user_id: str | None = None,
     ) -> UserRecord:
         name = normalise_username(username, self.config)
         check_password(password, self.config)
@@ -189,7 +194,7 @@ class Issuer:
         password_hash = await self.passwords.hash(password)
         now = self._clock()
         user = UserRecord(
-            id=str(uuid.uuid4()),
+            id=user_id or str(uuid.uuid4()),
             username=name,
             username_key=key,
             password_hash=password_hash,
@@ -226,14 +231,15 @@ class Issuer:
         check_password(password, self.config)
         if await self._stores.users.get_by_username(username_key(name)) is not None:
             raise AuthError("username_taken", "this username is taken")
+        user_id = str(uuid.uuid4())
         if mode == "invite":
             assert invite is not None
             redeemed = await self._stores.invites.redeem(
-                hash_secret(invite), now=self._clock(), used_by=username_key(name)
+                hash_secret(invite), now=self._clock(), used_by=user_id
             )
             if not redeemed:
                 raise AuthError("invite_required", "the invite is unknown, used or expired")
-        user = await self._create_user(username=name, password=password, roles=())
+        user = await self._create_user(username=name, password=password, roles=(), user_id=user_id)
         await self._audit.record(
             "register",
             user_id=user.id,

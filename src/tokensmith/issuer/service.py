@@ -961,7 +961,8 @@ class Issuer:
         ttl: int | None = None,
         ctx: RequestContext = _NO_CONTEXT,
     ) -> str:
-        """A one-time invite code (shown once; only its hash is stored)."""
+        """A one-time invite code (shown once; only its hash is stored). ``created_by``:
+        the id of the user who made it, if any."""
         code = secrets.token_urlsafe(24)
         now = self._clock()
         await self._stores.invites.add(
@@ -969,7 +970,7 @@ class Issuer:
                 code_hash=hash_secret(code),
                 created_at=now,
                 expires_at=now + (ttl if ttl is not None else self.config.invite_ttl),
-                created_by=created_by,
+                created_by=clean_text(created_by, 36),
             )
         )
         await self._audit.record(

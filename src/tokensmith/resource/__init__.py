@@ -15,6 +15,7 @@ from .errors import (
     KeySetUnavailableError,
     MissingTokenError,
     RevokedError,
+    SenderConstrainedError,
     UnavailableError,
 )
 from .feed import FeedOptions, RevocationFeed
@@ -37,6 +38,7 @@ __all__ = [
     "RemoteKeySet",
     "RevocationFeed",
     "RevokedError",
+    "SenderConstrainedError",
     "UnavailableError",
     "VerifierOptions",
     "check_access",

@@ -8,6 +8,7 @@ code                               status  meaning
 ``token_missing``                  401     no ``Authorization: Bearer`` credentials
 ``insufficient_scope``             403     verified, but lacks a required scope or role
 ``jwt_revoked``                    401     denied by the revocation feed's denylist
+``jwt_sender_constrained``         401     a key-bound token (``cnf``) sent as a bearer token
 ``jwks_unavailable``               503     no usable key set (fetch failed past max staleness)
 ``revocation_feed_unavailable``    503     the feed is down longer than allowed (fail closed)
 any other ``JoseError`` code       401     the token is invalid (``invalid_token``)
@@ -48,6 +49,13 @@ class RevokedError(_CoreRevokedError):
     code = "jwt_revoked"
 
 
+class SenderConstrainedError(ClaimsError):
+    """The token is bound to a key (``cnf``: DPoP, RFC 9449; mTLS, RFC 8705) and was sent
+    as a plain bearer token, which a bound token must never pass as (S24)."""
+
+    code = "jwt_sender_constrained"
+
+
 class UnavailableError(JoseError):
     """A dependency of verification is down: the verifier fails closed (HTTP 503)."""
 
@@ -79,5 +87,6 @@ __all__ = [
     "KeySetUnavailableError",
     "MissingTokenError",
     "RevokedError",
+    "SenderConstrainedError",
     "UnavailableError",
 ]

@@ -30,7 +30,7 @@ from tokensmith.jose.errors import (
 )
 from tokensmith.jose.jws import parse_protected
 
-from .errors import InsufficientScopeError, RevokedError
+from .errors import InsufficientScopeError, RevokedError, SenderConstrainedError
 from .feed import RevocationFeed
 from .jwks import KeySetOptions, RemoteKeySet
 
@@ -351,6 +351,10 @@ class AccessTokenVerifier:
             typ = header.get("typ")
             if type(typ) is not str or typ.lower().removeprefix("application/") not in self._typ:
                 raise InvalidTypeError(f"typ {typ!r} is not accepted here")
+        if "cnf" in claims:
+            raise SenderConstrainedError(
+                "this token is bound to a key (cnf) and cannot be used as a bearer token"
+            )
         if self._denylist is not None:
             why = self._denylist.denies(claims)
             if why is not None:

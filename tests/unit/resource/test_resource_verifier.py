@@ -26,6 +26,7 @@ from tokensmith.jose.errors import (
 from tokensmith.resource import (
     AccessTokenVerifier,
     InsufficientScopeError,
+    SenderConstrainedError,
     VerifierOptions,
     check_access,
 )
@@ -231,3 +232,12 @@ def test_static_private_keys_are_reduced_to_public_and_options_are_checked(es256
         _verifier([])
     with pytest.raises(ValueError, match="discovery needs one issuer"):
         AccessTokenVerifier(issuer=["a", "b"], audience="x")
+
+
+def test_s24_a_dpop_bound_token_sent_as_bearer_is_refused(es256: JWK) -> None:
+    bound = make_token(es256, now=NOW, cnf={"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"})
+    verifier = _verifier(es256)
+    for _ in range(2):  # a cached token too
+        with pytest.raises(SenderConstrainedError) as caught:
+            verifier.verify(bound)
+        assert caught.value.code == "jwt_sender_constrained"

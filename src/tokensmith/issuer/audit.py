@@ -10,7 +10,7 @@ from typing import Any
 
 from tokensmith.store import AuditRecord, AuditStore
 
-from .accounts import storable
+from .accounts import clean_text, storable
 
 __all__ = ["AuditLog", "audit_logger"]
 
@@ -36,9 +36,9 @@ class AuditLog:
         record = AuditRecord(
             kind=kind,
             at=self._clock(),
-            user_id=user_id,
-            username=username,
-            session_id=session_id,
+            user_id=clean_text(user_id, 36),
+            username=storable(username, 256),
+            session_id=clean_text(session_id, 64),
             ip=storable(ip, 64),
             user_agent=storable(user_agent, 512),
             details=details,

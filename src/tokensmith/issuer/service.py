@@ -142,10 +142,14 @@ class Issuer:
             clock=clock,
             hasher=hasher if hasher is not None else Argon2Hasher(config.argon2),
         )
-        for event in await issuer._keys.maintain():
-            await issuer._audit.record("key_rotated", action=event)
-        await issuer._revocations.sync()
-        await issuer.passwords.prepare()
+        try:
+            for event in await issuer._keys.maintain():
+                await issuer._audit.record("key_rotated", action=event)
+            await issuer._revocations.sync()
+            await issuer.passwords.prepare()
+        except BaseException:
+            await issuer.close()
+            raise
         return issuer
 
     async def close(self) -> None:

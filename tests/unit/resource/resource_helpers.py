@@ -18,7 +18,6 @@ from typing import Any
 
 from tokensmith.jose import JWK, jwt
 
-ISSUER_PATH = ""
 JWKS_PATH = "/jwks"
 
 

@@ -268,7 +268,7 @@ class Issuer:
         for a ``client_id`` other than the first-party client (checked before anything)."""
         client = client_id or self.config.first_party_client_id
         if client != self.config.first_party_client_id:
-            raise OAuthError("invalid_client", f"unknown client {client!r}")
+            raise OAuthError("invalid_client", f"unknown client {client[:64]!r}")
         key = username_key(username)
         account = f"account:{key}"
         address = None if ctx.ip is None else f"address:{ctx.ip}"

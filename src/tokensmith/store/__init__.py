@@ -64,8 +64,9 @@ def memory_stores() -> Stores:
 
 
 async def open_stores(database_url: str, *, migrate: bool = True) -> Stores:
-    """The SQL backend for ``database_url`` (``sqlite+aiosqlite:///path`` or
-    ``postgresql+asyncpg://...``); applies the Alembic migrations first when ``migrate``."""
+    """The SQL backend for ``database_url``: ``sqlite:///path`` (``sqlite+aiosqlite:///``
+    is accepted too; SQLite always runs on the ``sqlite3`` driver in worker threads) or
+    ``postgresql+asyncpg://...``. Applies the Alembic migrations first when ``migrate``."""
     from .sql import open_sql_stores
 
     return await open_sql_stores(database_url, migrate=migrate)

@@ -9,7 +9,9 @@ The server sends ``id: N`` / ``event: revocation`` / ``data: {json}`` blocks (da
 - authenticates with ``Authorization: Bearer <token>`` (the server's
   ``revocation_feed_secret``, or an admin access token);
 - resumes after a reconnect with ``Last-Event-ID`` (the last applied event id), so
-  nothing is missed and nothing is applied twice;
+  nothing is missed and nothing is applied twice; an ``event: reset`` (the server's
+  ids are not ours: another database) starts the ids over, and an ``event: ready``
+  marks the end of the backlog (:meth:`RevocationFeed.wait_synced`);
 - reconnects with exponential back-off and jitter; a stream silent for
   ``read_timeout`` (3 keep-alives) counts as broken;
 - runs as a daemon thread with its own event loop (:meth:`RevocationFeed.start`, for
@@ -103,6 +105,7 @@ class RevocationFeed:
         self.events_applied = 0
         self.events_rejected = 0
         self.connects = 0
+        self.resets = 0
 
     # ---- health ------------------------------------------------------------------------
 
@@ -255,6 +258,12 @@ class RevocationFeed:
     def _dispatch(self, event: str, data: str, event_id: str | None) -> None:
         if event == "ready":  # the server's end-of-backlog marker, when it sends one
             self._synced.set()
+            return
+        if event == "reset":
+            # Our Last-Event-ID belongs to another database: the server replays from
+            # its start. Entries held stay (they only deny); ids start over.
+            self.denylist.last_id = 0
+            self.resets += 1
             return
         if event not in ("revocation", "message") or not data:
             return

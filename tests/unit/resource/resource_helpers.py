@@ -169,16 +169,18 @@ def make_token(
 
 class FeedServer:
     """A loopback SSE revocation feed shaped like tokensmith serve's
-    (``id:``/``event: revocation``/``data:`` blocks, resume with ``Last-Event-ID``)."""
+    (``id:``/``event: revocation``/``data:`` blocks, resume with ``Last-Event-ID``).
+    Live items (events and raw blocks) go out in the order they were made."""
 
     SECRET = "feed-secret-for-tests"
 
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
+        self.items: list[bytes] = []  # every block, in order: rendered events and raw blocks
+        self.item_ids: list[int | None] = []  # the event id of each item (None: raw)
         self.last_event_ids: list[str | None] = []
         self.status = 200
         self.connections = 0
-        self.raw: list[bytes] = []  # raw blocks sent as they are (malformed input tests)
         self._cond = threading.Condition()
         self._generation = 0  # bumped by drop_connections()
         server = self
@@ -201,22 +203,26 @@ class FeedServer:
     def publish(self, kind: str, value: str, *, expires_at: float, **extra: Any) -> int:
         with self._cond:
             ident = len(self.events) + 1
-            self.events.append(
-                {
-                    "id": ident,
-                    "kind": kind,
-                    "value": value,
-                    "created_at": time.time(),
-                    "expires_at": expires_at,
-                    **extra,
-                }
-            )
+            event = {
+                "id": ident,
+                "kind": kind,
+                "value": value,
+                "created_at": time.time(),
+                "expires_at": expires_at,
+                **extra,
+            }
+            self.events.append(event)
+            data = json.dumps(event, separators=(",", ":"))
+            self.items.append(f"id: {ident}\nevent: revocation\ndata: {data}\n\n".encode())
+            self.item_ids.append(ident)
             self._cond.notify_all()
             return ident
 
     def send_raw(self, block: bytes) -> None:
+        """Send ``block`` as it is to the connected clients (not replayed later)."""
         with self._cond:
-            self.raw.append(block)
+            self.items.append(block)
+            self.item_ids.append(None)
             self._cond.notify_all()
 
     def drop_connections(self) -> None:
@@ -234,7 +240,7 @@ class FeedServer:
             self.connections += 1
             self.last_event_ids.append(h.headers.get("Last-Event-ID"))
             generation = self._generation
-            raw_sent = len(self.raw)
+            position = len(self.items)
         if self.status != 200 or h.headers.get("Authorization") != f"Bearer {self.SECRET}":
             status = self.status if self.status != 200 else 401
             h.send_response(status)
@@ -249,27 +255,26 @@ class FeedServer:
         after = int(h.headers.get("Last-Event-ID") or 0)
         try:
             h.wfile.write(b"retry: 3000\n\n")
+            with self._cond:  # the backlog: events made before this connection
+                backlog = [
+                    item
+                    for item, ident in zip(self.items[:position], self.item_ids, strict=False)
+                    if ident is not None and ident > after
+                ]
+            for item in backlog:
+                h.wfile.write(item)
             h.wfile.flush()
             while True:
                 with self._cond:
-                    pending = [e for e in self.events if e["id"] > after]
-                    raws = self.raw[raw_sent:]
-                    if not pending and not raws and generation == self._generation:
+                    if len(self.items) == position and generation == self._generation:
                         self._cond.wait(0.5)
-                        pending = [e for e in self.events if e["id"] > after]
-                        raws = self.raw[raw_sent:]
                     if generation != self._generation:
                         return
-                for block in raws:
-                    h.wfile.write(block)
-                raw_sent += len(raws)
-                for event in pending:
-                    data = json.dumps(event, separators=(",", ":"))
-                    h.wfile.write(
-                        f"id: {event['id']}\nevent: revocation\ndata: {data}\n\n".encode()
-                    )
-                    after = event["id"]
-                if not pending and not raws:
+                    fresh = self.items[position:]
+                    position += len(fresh)
+                for item in fresh:
+                    h.wfile.write(item)
+                if not fresh:
                     h.wfile.write(b": keep-alive\n\n")
                 h.wfile.flush()
         except OSError:

@@ -119,6 +119,23 @@ def test_an_end_of_backlog_marker_sets_synced(feed_server: FeedServer) -> None:
         feed.stop()
 
 
+def test_a_reset_event_starts_the_ids_over(feed_server: FeedServer) -> None:
+    later = time.time() + 600
+    feed = _feed(feed_server).start()
+    try:
+        assert feed.wait_connected(5)
+        feed.denylist.last_id = 50  # ids of a database the server no longer has
+        feed_server.publish("jti", "lost-without-reset", expires_at=later)  # id 1 <= 50
+        feed_server.send_raw(b"event: reset\ndata: {}\n\n")
+        feed_server.publish("jti", "after-reset", expires_at=later)  # id 2
+        assert wait_for(lambda: feed.denylist.last_id == 2)
+    finally:
+        feed.stop()
+    assert feed.resets == 1
+    assert feed.denylist.denies({"jti": "after-reset"}) == "jti"
+    assert feed.denylist.denies({"jti": "lost-without-reset"}) is None
+
+
 def test_wrong_secret_keeps_the_feed_down_and_retrying(feed_server: FeedServer) -> None:
     feed = _feed(feed_server, token="wrong").start()
     try:

@@ -255,3 +255,57 @@ def test_operator_revoke_ends_sessions_but_keeps_the_account(server: Server) -> 
         missing = server.cli("users", "revoke", "nobody")
         assert missing.returncode == 1
         assert "user_not_found" in missing.stderr
+
+
+def _read_until(response: httpx.Response, name: str) -> list[tuple[str, str | None, str]]:
+    """(event, id, data) of every event up to and including the first named ``name``."""
+    out: list[tuple[str, str | None, str]] = []
+    event, ident, data = "message", None, ""
+    for line in response.iter_lines():
+        if line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("id:"):
+            ident = line[3:].strip()
+        elif line.startswith("data:"):
+            data = line[5:].strip()
+        elif line == "":
+            if data or event != "message":
+                out.append((event, ident, data))
+                if event == name:
+                    return out
+            event, ident, data = "message", None, ""
+    raise AssertionError(f"the feed ended before an {name!r} event: {out}")
+
+
+def test_feed_marks_the_end_of_its_backlog_and_resets_a_foreign_resume_point(
+    make_server: Any,
+) -> None:
+    server: Server = make_server(revocation_feed_secret=FEED_SECRET)
+    feed = f"{server.url}/auth/revocations"
+    with server.client() as client:
+        user = server.register_and_login(client, "marker")
+        second = client.post("/auth/login", json={"username": "marker", "password": PASSWORD})
+        client.post("/oauth/revoke", data={"token": user["access_token"]})
+        client.post("/oauth/revoke", data={"token": second.json()["access_token"]})
+
+    def session(headers: dict[str, str], until: str = "ready") -> list[tuple[str, Any, Any]]:
+        with httpx.stream("GET", feed, headers={**_bearer(FEED_SECRET), **headers}) as stream:
+            assert stream.status_code == 200
+            return [(e, i, json.loads(d)) for e, i, d in _read_until(stream, until)]
+
+    everything = session({})
+    assert [e for e, _, _ in everything] == ["revocation", "revocation", "ready"]
+    first_id, last_id = everything[0][2]["id"], everything[1][2]["id"]
+    assert everything[-1][2] == {"last_id": last_id}
+
+    resumed = session({"Last-Event-ID": str(first_id)})
+    assert [(e, d.get("id")) for e, _, d in resumed[:-1]] == [("revocation", last_id)]
+    assert resumed[-1] == ("ready", None, {"last_id": last_id})
+
+    caught_up = session({"Last-Event-ID": str(last_id)})
+    assert caught_up == [("ready", None, {"last_id": last_id})]
+
+    foreign = session({"Last-Event-ID": str(10**9)})
+    assert foreign[0] == ("reset", "", {})
+    assert [d.get("id") for e, _, d in foreign if e == "revocation"] == [first_id, last_id]
+    assert foreign[-1][0] == "ready"

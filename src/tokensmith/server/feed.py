@@ -9,8 +9,11 @@ configured ``revocation_feed_secret`` or an access token whose ``roles`` include
     data: {"id": 42, "kind": "jti", "value": "...", "created_at": ..., "expires_at": ...}
 
 On connect the feed replays every unexpired event after ``Last-Event-ID`` (the header an
-EventSource sends on reconnect) or ``?after=N`` (all of them when neither is given), then
-streams new ones; a ``: keep-alive`` comment goes out when nothing happened for a while.
+EventSource sends on reconnect) or ``?after=N`` (all of them when neither is given), sends
+``event: ready`` (``data: {"last_id": N}``) once that backlog is complete, then streams
+new ones; a ``: keep-alive`` comment goes out when nothing happened for a while. A resume
+point above the highest id the server ever gave belongs to another database: the feed
+sends ``event: reset`` (with an empty ``id:``) and replays from the start.
 """
 
 from __future__ import annotations
@@ -62,6 +65,10 @@ def format_event(event: RevocationEvent) -> str:
 async def _stream(request: Request, issuer: Issuer, after: int | None) -> AsyncIterator[str]:
     stopping: asyncio.Event = request.app.state.stopping
     yield "retry: 3000\n\n"
+    if after is not None and after > await issuer.last_revocation_id():
+        # the client's ids belong to another (wiped or replaced) database: start over
+        yield "event: reset\nid: \ndata: {}\n\n"
+        after = None
     while True:  # the backlog, page by page
         events = await issuer.revocation_events(after=after, limit=PAGE)
         for event in events:
@@ -69,6 +76,8 @@ async def _stream(request: Request, issuer: Issuer, after: int | None) -> AsyncI
             after = event.id
         if len(events) < PAGE:
             break
+    ready = json.dumps({"last_id": after or 0}, separators=(",", ":"))
+    yield f"event: ready\ndata: {ready}\n\n"  # the backlog is complete
     quiet = 0.0
     while not stopping.is_set():
         if await request.is_disconnected():

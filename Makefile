@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?= serve
 
-.PHONY: install run test lint check pytest bench bench-quick clean
+.PHONY: install run test lint check pytest bench bench-quick bench-server clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ bench: install
 
 bench-quick: install
 	$(BIN)/python -m benchmarks --quick $(BENCH_ARGS)
+
+bench-server: install
+	$(BIN)/python -m benchmarks.server $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The auth server's throughput beside djangorestframework-simplejwt (issue 5)."""

@@ -35,6 +35,7 @@ def _api(server: Server) -> tuple[TestClient, AccessTokenVerifier, RevocationFee
         server.url, token=FEED_SECRET, options=FeedOptions(backoff_initial=0.05)
     ).start()
     assert feed.wait_connected(10), feed.last_error
+    assert feed.wait_synced(10), "the server marks the end of its backlog (event: ready)"
     verifier = AccessTokenVerifier(
         issuer=server.url,
         audience=server.url,
@@ -179,3 +180,19 @@ def test_verifying_a_server_token_with_the_sync_api(make_server: Any) -> None:
     assert verified.header["typ"] == "at+jwt"
     assert verified.client_id == "first-party"
     assert httpx.get(f"{server.url}/.well-known/jwks.json").status_code == 200
+
+
+def test_a_resume_point_from_another_database_is_reset_by_the_server(make_server: Any) -> None:
+    server: Server = make_server(revocation_feed_secret=FEED_SECRET)
+    with server.client() as client:
+        user = server.register_and_login(client, "frank")
+        client.post("/oauth/revoke", data={"token": user["access_token"]})
+    feed = RevocationFeed(server.url, token=FEED_SECRET)
+    feed.denylist.last_id = 10**9  # an id this server never gave
+    feed.start()
+    try:
+        assert feed.wait_synced(10), feed.last_error
+        assert feed.resets == 1
+        assert feed.denylist.sizes()["jti"] == 1  # replayed from the start after the reset
+    finally:
+        feed.stop()

@@ -130,6 +130,9 @@ class IssuerConfig:
     - ``password_min`` / ``password_max``: length bounds, in characters.
     - ``argon2`` / ``password_workers``: hashing parameters and how many hashes run at
       once in threads (0: the number of CPUs).
+    - ``password_niceness``: how much lower the hashing threads' scheduling priority is
+      than the event loop's (Linux; 0 leaves it equal), so a login flood does not slow
+      every other request.
     - ``rate_limits``: see :class:`RateLimits`.
     - ``first_party_client_id``: the built-in public client of ``/auth/login`` sessions.
     - ``default_scope``: ``scope`` of first-party tokens (empty: no ``scope`` claim).
@@ -153,6 +156,7 @@ class IssuerConfig:
     password_max: int = 128
     argon2: Argon2Params = field(default_factory=Argon2Params)
     password_workers: int = 0
+    password_niceness: int = 5
     rate_limits: RateLimits = field(default_factory=RateLimits)
     first_party_client_id: str = "first-party"
     default_scope: str = "openid profile"
@@ -196,6 +200,8 @@ class IssuerConfig:
             raise ValueError("need 1 <= password_min <= password_max <= 4096")
         if self.password_workers < 0:
             raise ValueError("password_workers must be >= 0 (0: number of CPUs)")
+        if not 0 <= self.password_niceness <= 19:
+            raise ValueError("password_niceness must be between 0 and 19")
         if not 1 <= self.username_max <= 256:
             raise ValueError("username_max must be between 1 and 256")
         if not self.first_party_client_id:

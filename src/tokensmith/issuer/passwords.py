@@ -4,7 +4,10 @@ never blocks; rehash when the parameters change; a dummy verify for unknown user
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
@@ -58,15 +61,34 @@ class Argon2Hasher:
             return True
 
 
+def _yield_to_the_loop(niceness: int) -> None:
+    """Lower this hashing thread's scheduling priority by ``niceness`` (Linux: per
+    thread; elsewhere a no-op): under a login flood the event loop (refreshes, JWKS,
+    everything else) still gets a core when it needs one, and idle cores still hash.
+    Raising niceness needs no privilege."""
+    if niceness <= 0 or sys.platform != "linux":
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + niceness)
+    except OSError:
+        pass
+
+
 class Passwords:
     """Async front of a :class:`PasswordHasher`: at most ``workers`` hashes at once, in
     threads; callers beyond that wait on a semaphore (never on the loop)."""
 
-    def __init__(self, hasher: PasswordHasher, *, workers: int) -> None:
+    def __init__(self, hasher: PasswordHasher, *, workers: int, niceness: int = 0) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.hasher = hasher
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+        self._executor = ThreadPoolExecutor(
+            max_workers=workers,
+            thread_name_prefix="argon2",
+            initializer=_yield_to_the_loop,
+            initargs=(niceness,),
+        )
         self._slots = asyncio.Semaphore(workers)
         self._dummy_hash: str | None = None
 

@@ -118,7 +118,9 @@ class Issuer:
         self._clock = clock
         self._keys = KeyRing(stores.keys, config=config, master_key=master_key, clock=clock)
         self._refresh = RefreshSecrets(derive_key(master_key, "refresh-derivation"))
-        self.passwords = Passwords(hasher, workers=config.hash_workers)
+        self.passwords = Passwords(
+            hasher, workers=config.hash_workers, niceness=config.password_niceness
+        )
         self._audit = AuditLog(stores.audit, clock=clock)
         self._revocations = Revocations(stores.revocations, clock=clock)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
 
 import pytest
@@ -391,3 +393,23 @@ async def test_userinfo_and_get_user(issuer: Issuer) -> None:
     with pytest.raises(AuthError) as missing:
         await issuer.get_user(user_id="nobody")
     assert missing.value.code == "user_not_found"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread priorities are Linux's")
+async def test_hashing_threads_yield_to_the_event_loop(issuer: Issuer) -> None:
+    """Under a login flood the loop keeps a core: hashing threads run at a lower
+    priority than the thread of the event loop (password_niceness, 5 by default)."""
+    loop = asyncio.get_running_loop()
+    niceness = await loop.run_in_executor(
+        issuer.passwords._executor,
+        lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()),
+    )
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert issuer.config.password_niceness == 5
+    assert niceness == min(19, mine + 5)
+    plain = Passwords(CountingHasher(), workers=1, niceness=0)
+    same = await loop.run_in_executor(
+        plain._executor, lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    )
+    assert same == mine
+    plain.close()

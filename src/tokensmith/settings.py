@@ -164,6 +164,9 @@ class Settings(BaseSettings):
     password_workers: int = Field(
         0, ge=0, le=256, description="Password hashes run at once in threads (0: CPUs)."
     )
+    password_niceness: int = Field(
+        5, ge=0, le=19, description="How much lower the hashing threads' priority is (Linux)."
+    )
     username_max: int = Field(64, ge=1, le=256, description="Longest username accepted.")
     default_scope: str = Field(
         "openid profile", description="`scope` of first-party access tokens (empty: none)."

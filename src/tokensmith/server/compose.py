@@ -40,6 +40,7 @@ def issuer_config(settings: Settings) -> IssuerConfig:
                 parallelism=settings.argon2_parallelism,
             ),
             password_workers=settings.password_workers,
+            password_niceness=settings.password_niceness,
             rate_limits=RateLimits(
                 enabled=settings.rate_limits,
                 account=RateLimitRule(

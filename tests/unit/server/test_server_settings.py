@@ -181,7 +181,11 @@ def test_every_setting_has_a_description() -> None:
 
 def test_settings_become_an_issuer_config() -> None:
     settings = load_settings(
-        access_ttl="10m", signing_alg="EdDSA", registration="closed", rate_account_limit=3
+        access_ttl="10m",
+        signing_alg="EdDSA",
+        registration="closed",
+        rate_account_limit=3,
+        password_niceness=0,
     )
     config = issuer_config(settings)
     assert config.issuer == settings.issuer_url
@@ -189,6 +193,8 @@ def test_settings_become_an_issuer_config() -> None:
     assert config.signing_alg == "EdDSA"
     assert config.registration == "closed"
     assert config.rate_limits.account.limit == 3
+    assert config.password_niceness == 0
+    assert issuer_config(load_settings()).password_niceness == 5
     assert config.audiences == (settings.issuer_url,)
 
 

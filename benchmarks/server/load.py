@@ -104,6 +104,7 @@ class Run:
     errors: int = 0
     first_error: str | None = None
     server_cpu_s: float | None = None  # the server's CPU time over the run (/proc)
+    answered: int = 0  # every answer, also those after the deadline (their CPU is counted)
 
     @property
     def requests_per_s(self) -> float:
@@ -117,9 +118,9 @@ class Run:
 
     @property
     def cpu_ms_per_request(self) -> float | None:
-        if self.server_cpu_s is None or not self.latencies:
+        if self.server_cpu_s is None or not self.answered:
             return None
-        return self.server_cpu_s / len(self.latencies) * 1e3
+        return self.server_cpu_s / self.answered * 1e3
 
 
 async def drive(
@@ -154,6 +155,7 @@ async def drive(
                         await recover(i, conn)
                     continue
                 ended = time.perf_counter()
+                run.answered += 1
                 if ended <= deadline:  # an answer after the deadline is not counted
                     run.latencies.append(ended - started)
                 if pause:

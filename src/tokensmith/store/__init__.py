@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from .errors import DuplicateError, StoreError
 from .protocols import (
+    AssertionReplayStore,
     AuditStore,
+    ClientStore,
     InviteStore,
     KeyStore,
     RateLimiter,
@@ -20,6 +22,7 @@ from .protocols import (
 )
 from .records import (
     AuditRecord,
+    ClientRecord,
     ConsumeResult,
     InviteRecord,
     KeyRecord,
@@ -31,8 +34,11 @@ from .records import (
 from .stores import Stores
 
 __all__ = [
+    "AssertionReplayStore",
     "AuditRecord",
     "AuditStore",
+    "ClientRecord",
+    "ClientStore",
     "ConsumeResult",
     "DuplicateError",
     "InviteRecord",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from .errors import DuplicateError
 from .records import (
     AuditRecord,
+    ClientRecord,
     ConsumeResult,
     InviteRecord,
     KeyRecord,
@@ -25,7 +26,9 @@ from .records import (
 from .stores import Stores
 
 __all__ = [
+    "MemoryAssertionReplayStore",
     "MemoryAuditStore",
+    "MemoryClientStore",
     "MemoryInviteStore",
     "MemoryKeyStore",
     "MemoryRateLimiter",
@@ -410,6 +413,58 @@ class MemoryRateLimiter:
                 del self._windows[key]
 
 
+class MemoryClientStore:
+    def __init__(self) -> None:
+        self._clients: dict[str, ClientRecord] = {}
+
+    async def create(self, client: ClientRecord) -> None:
+        if client.client_id in self._clients:
+            raise DuplicateError("client exists")
+        self._clients[client.client_id] = client
+
+    async def get(self, client_id: str) -> ClientRecord | None:
+        return self._clients.get(client_id)
+
+    async def list(self, *, limit: int = 100, offset: int = 0) -> list[ClientRecord]:
+        ordered = sorted(self._clients.values(), key=lambda c: (c.created_at, c.client_id))
+        return ordered[offset : offset + limit]
+
+    async def set_secret(self, client_id: str, secret_hash: str, *, now: float) -> bool:
+        client = self._clients.get(client_id)
+        if client is None:
+            return False
+        self._clients[client_id] = dataclasses.replace(
+            client, secret_hash=secret_hash, updated_at=now
+        )
+        return True
+
+    async def set_disabled(self, client_id: str, disabled_at: float | None, *, now: float) -> bool:
+        client = self._clients.get(client_id)
+        if client is None:
+            return False
+        self._clients[client_id] = dataclasses.replace(
+            client, disabled_at=disabled_at, updated_at=now
+        )
+        return True
+
+
+class MemoryAssertionReplayStore:
+    def __init__(self) -> None:
+        self._seen: dict[str, float] = {}
+
+    async def use(self, key: str, *, expires_at: float, now: float) -> bool:
+        if self._seen.get(key, 0.0) > now:
+            return False
+        self._seen[key] = expires_at
+        return True
+
+    async def purge(self, *, now: float) -> int:
+        expired = [k for k, v in self._seen.items() if v <= now]
+        for key in expired:
+            del self._seen[key]
+        return len(expired)
+
+
 def build_memory_stores() -> Stores:
     tokens = MemoryRefreshTokenStore()
     sessions = MemorySessionStore(tokens)
@@ -424,5 +479,7 @@ def build_memory_stores() -> Stores:
         invites=MemoryInviteStore(),
         setup_tokens=MemorySetupTokenStore(),
         rate_limiter=MemoryRateLimiter(),
+        clients=MemoryClientStore(),
+        assertion_replays=MemoryAssertionReplayStore(),
         description="memory",
     )

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from .records import (
     AuditRecord,
+    ClientRecord,
     ConsumeResult,
     InviteRecord,
     KeyRecord,
@@ -25,7 +26,9 @@ from .records import (
 )
 
 __all__ = [
+    "AssertionReplayStore",
     "AuditStore",
+    "ClientStore",
     "InviteStore",
     "KeyStore",
     "RateLimiter",
@@ -189,3 +192,33 @@ class RateLimiter(Protocol):
         """Count a failure; the seconds ``key`` is now blocked for (0: not blocked)."""
 
     async def reset(self, key: str) -> None: ...
+
+
+class ClientStore(Protocol):
+    """OAuth clients. Secrets only as hashes (S27)."""
+
+    async def create(self, client: ClientRecord) -> None:
+        """Insert; :class:`~tokensmith.store.errors.DuplicateError` when the id exists."""
+
+    async def get(self, client_id: str) -> ClientRecord | None: ...
+
+    async def list(self, *, limit: int = 100, offset: int = 0) -> list[ClientRecord]:
+        """Ordered by creation time, then id."""
+
+    async def set_secret(self, client_id: str, secret_hash: str, *, now: float) -> bool:
+        """Replace the secret hash; False for an unknown client."""
+
+    async def set_disabled(
+        self, client_id: str, disabled_at: float | None, *, now: float
+    ) -> bool: ...
+
+
+class AssertionReplayStore(Protocol):
+    """Seen ``jti`` values of client assertions (RFC 7523 §3, private_key_jwt)."""
+
+    async def use(self, key: str, *, expires_at: float, now: float) -> bool:
+        """Atomically record ``key`` until ``expires_at``; True for exactly one caller
+        while an unexpired record of it exists (a replay gets False)."""
+
+    async def purge(self, *, now: float) -> int:
+        """Forget expired entries."""

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 __all__ = [
     "AuditRecord",
+    "ClientRecord",
     "ConsumeResult",
     "InviteRecord",
     "KeyRecord",
@@ -176,3 +177,34 @@ class InviteRecord:
     created_by: str | None = None
     used_at: float | None = None
     used_by: str | None = None
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    """An OAuth client (issue 6). ``secret_hash`` is the SHA-256 of a 256-bit secret
+    (confidential ``client_secret_*`` clients), never the secret. Lists are tuples of
+    plain strings; ``jwks`` is an inline JWK Set as JSON text (``private_key_jwt``)."""
+
+    client_id: str
+    name: str
+    auth_method: str
+    created_at: float
+    updated_at: float
+    secret_hash: str | None = None
+    grant_types: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
+    audiences: tuple[str, ...] = ()
+    access_ttl: int | None = None
+    signing_alg: str | None = None
+    cookie_mode: bool = False
+    jwks: str | None = None
+    jwks_uri: str | None = None
+    disabled_at: float | None = None
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
+
+    @property
+    def public(self) -> bool:
+        return self.auth_method == "none"

@@ -6,7 +6,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from .protocols import (
+    AssertionReplayStore,
     AuditStore,
+    ClientStore,
     InviteStore,
     KeyStore,
     RateLimiter,
@@ -37,6 +39,8 @@ class Stores:
     invites: InviteStore
     setup_tokens: SetupTokenStore
     rate_limiter: RateLimiter
+    clients: ClientStore
+    assertion_replays: AssertionReplayStore
     close: Callable[[], Awaitable[None]] = field(default=_nothing)
     #: a short description for logs and ``/readyz`` (never a password)
     description: str = "memory"

@@ -17,6 +17,7 @@ from .backend import (
     SqlSetupTokenStore,
     SqlUserStore,
 )
+from .clients import SqlAssertionReplayStore, SqlClientStore
 from .engine import (
     create_engine,
     create_sqlite_engine,
@@ -65,6 +66,8 @@ async def open_sql_stores(database_url: str, *, migrate: bool = True) -> Stores:
         invites=SqlInviteStore(runner),
         setup_tokens=SqlSetupTokenStore(runner),
         rate_limiter=MemoryRateLimiter(),
+        clients=SqlClientStore(runner),
+        assertion_replays=SqlAssertionReplayStore(runner),
         close=runner.dispose,
         description=describe(database_url),
     )

@@ -6,7 +6,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
+    "assertion_replays",
     "audit_events",
+    "clients",
     "invites",
     "metadata",
     "refresh_tokens",
@@ -151,4 +153,32 @@ setup_tokens = sa.Table(
     sa.Column("token_hash", sa.String(64), primary_key=True),
     sa.Column("created_at", _Time, nullable=False),
     sa.Column("expires_at", _Time, nullable=False),
+)
+
+clients = sa.Table(
+    "clients",
+    metadata,
+    sa.Column("client_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("auth_method", sa.String(32), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=True),
+    sa.Column("grant_types", sa.String(512), nullable=False, server_default=""),
+    sa.Column("scopes", sa.String(2048), nullable=False, server_default=""),
+    sa.Column("audiences", sa.Text(), nullable=False, server_default=""),
+    sa.Column("access_ttl", sa.Integer(), nullable=True),
+    sa.Column("signing_alg", sa.String(16), nullable=True),
+    sa.Column("cookie_mode", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("jwks", sa.Text(), nullable=True),
+    sa.Column("jwks_uri", sa.String(2048), nullable=True),
+    sa.Column("created_at", _Time, nullable=False),
+    sa.Column("updated_at", _Time, nullable=False),
+    sa.Column("disabled_at", _Time, nullable=True),
+)
+
+assertion_replays = sa.Table(
+    "assertion_replays",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("expires_at", _Time, nullable=False),
+    sa.Index("ix_assertion_replays_expires_at", "expires_at"),
 )

@@ -36,6 +36,7 @@ from .accounts import (
     username_key,
 )
 from .audit import AuditLog
+from .clients import Clients
 from .config import DAY, IssuerConfig, RateLimitRule
 from .errors import AuthError, OAuthError, RateLimitedError
 from .keys import KeyRing, LoadedKey, derive_key
@@ -123,6 +124,15 @@ class Issuer:
         )
         self._audit = AuditLog(stores.audit, clock=clock)
         self._revocations = Revocations(stores.revocations, clock=clock)
+        #: OAuth clients, client_credentials, token exchange, introspection (issue 6)
+        self.clients = Clients(
+            config=config,
+            stores=stores,
+            keys=self._keys,
+            revocations=self._revocations,
+            audit=self._audit,
+            clock=clock,
+        )
 
     @classmethod
     async def open(
@@ -758,6 +768,7 @@ class Issuer:
                 "preferred_username",
             ],
             "tokensmith_revocation_feed_endpoint": f"{base}/auth/revocations",
+            **self.clients.metadata(base),
         }
 
     async def maintain_keys(self) -> None:
@@ -770,6 +781,7 @@ class Issuer:
             await self._audit.record("key_rotated", action=event)
         await self._stores.sessions.purge(before=self._clock() - _SESSION_RETENTION)
         await self._revocations.housekeeping()
+        await self._stores.assertion_replays.purge(now=self._clock())
 
     def _key_info(self, loaded: LoadedKey) -> KeyInfo:
         r = loaded.record

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from .. import __version__
 from ..issuer.service import Issuer
 from ..settings import Settings
-from . import auth_routes, feed, meta_routes, oauth_routes
+from . import auth_routes, client_routes, feed, meta_routes, oauth_routes
 from .compose import open_issuer
 from .errors import install_error_handlers
 from .limits import SizeLimits
@@ -82,6 +82,7 @@ def create_app(settings: Settings, *, issuer: Issuer | None = None) -> FastAPI:
     app.include_router(meta_routes.router)
     app.include_router(auth_routes.router)
     app.include_router(oauth_routes.router)
+    app.include_router(client_routes.router)
     app.include_router(feed.router)
     if settings.cookie_mode:
         from fastapi.middleware.cors import CORSMiddleware

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from ..issuer.clients import CLIENT_GRANTS
 from ..issuer.errors import OAuthError
 from .deps import context, issuer_of, settings_of
 from .errors import NO_STORE
@@ -96,8 +97,14 @@ async def token(request: Request) -> JSONResponse:
     grant_type = form.get("grant_type")
     if not grant_type:
         raise OAuthError("invalid_request", "grant_type is required")
+    if grant_type in CLIENT_GRANTS:
+        from .client_routes import client_grant  # clients, issue 6
+
+        return await client_grant(request, form, grant_type)
     if grant_type != "refresh_token":
-        raise OAuthError("unsupported_grant_type", "only grant_type=refresh_token is supported")
+        raise OAuthError(
+            "unsupported_grant_type", f"grant_type {grant_type[:64]!r} is not supported"
+        )
     client_id = _client_id(request, form)
     refresh_token = form.get("refresh_token")
     if not refresh_token:

@@ -276,7 +276,13 @@ async def test_discovery_metadata(issuer: Issuer) -> None:
     assert meta["jwks_uri"] == "http://localhost:9000/.well-known/jwks.json"
     assert meta["token_endpoint"] == "http://localhost:9000/oauth/token"
     assert meta["revocation_endpoint"] == "http://localhost:9000/oauth/revoke"
-    assert meta["grant_types_supported"] == ["refresh_token"]
+    assert meta["grant_types_supported"] == [
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+    ]
+    assert meta["introspection_endpoint"] == "http://localhost:9000/oauth/introspect"
+    assert "private_key_jwt" in meta["token_endpoint_auth_methods_supported"]
     assert meta["id_token_signing_alg_values_supported"] == ["ES256"]
     assert issuer.metadata()["userinfo_endpoint"] == "http://127.0.0.1:8000/userinfo"
 

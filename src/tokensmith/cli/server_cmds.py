@@ -8,6 +8,7 @@ import click
 
 def register_server_commands(group: click.Group) -> None:
     try:
+        from .clients_cmd import clients
         from .config_cmd import config_group
         from .keys_cmd import keys
         from .serve_cmd import serve
@@ -18,3 +19,4 @@ def register_server_commands(group: click.Group) -> None:
     group.add_command(users)
     group.add_command(keys)
     group.add_command(config_group)
+    group.add_command(clients)

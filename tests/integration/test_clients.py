@@ -619,3 +619,50 @@ def test_authlib_client_obtains_tokens_through_discovery(server: Server, tmp_pat
         refreshed = session.refresh_token(endpoint, refresh_token=user["refresh_token"])
         assert refreshed["refresh_token"] != user["refresh_token"]
         assert verified(server, refreshed["access_token"], server.url)["sub"]
+
+
+def test_authlib_token_exchange_with_private_key_jwt_as_documented(
+    server: Server, tmp_path: Path
+) -> None:
+    """The docs' worked example, step 3: Authlib, discovery, private_key_jwt, exchange."""
+    from authlib.integrations.httpx_client import OAuth2Client
+    from authlib.oauth2.rfc7523 import PrivateKeyJWT
+
+    g = add_client(server, "gateway", "--grant", "token-exchange", "--audience", "orders")
+    key = JWK.generate("RS256", kid="o1")
+    (tmp_path / "orders.json").write_text(json.dumps({"keys": [key.public().to_dict()]}))
+    add_client(
+        server,
+        "orders",
+        "--grant",
+        "token-exchange",
+        "--audience",
+        "billing",
+        "--scope",
+        "billing:charge",
+        "--auth",
+        "private_key_jwt",
+        "--jwks",
+        str(tmp_path / "orders.json"),
+    )
+    meta = httpx.get(f"{server.url}/.well-known/oauth-authorization-server").json()
+    with server.client() as client:
+        alice = server.register_and_login(client, "alice")
+        to_orders = exchange(
+            client, basic("gateway", g["client_secret"]), alice["access_token"], "orders"
+        ).json()["access_token"]
+    with OAuth2Client(
+        "orders", key.to_pem().decode(), token_endpoint_auth_method="private_key_jwt"
+    ) as oauth:
+        oauth.register_client_auth_method(PrivateKeyJWT(meta["token_endpoint"]))
+        token = oauth.fetch_token(
+            meta["token_endpoint"],
+            grant_type=EXCHANGE,
+            subject_token=to_orders,
+            subject_token_type=ACCESS,
+            audience="billing",
+        )
+    claims = verified(server, token["access_token"], "billing")
+    assert claims["act"] == {"sub": "orders", "act": {"sub": "gateway"}}
+    assert claims["scope"] == "billing:charge"
+    assert token["issued_token_type"] == ACCESS

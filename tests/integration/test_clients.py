@@ -666,3 +666,28 @@ def test_authlib_token_exchange_with_private_key_jwt_as_documented(
     assert claims["act"] == {"sub": "orders", "act": {"sub": "gateway"}}
     assert claims["scope"] == "billing:charge"
     assert token["issued_token_type"] == ACCESS
+
+
+def test_rfc7009_client_revokes_its_own_token_only(server: Server) -> None:
+    a = add_client(server, "svc-a", "--audience", "svc-b")
+    o = add_client(server, "svc-o", "--audience", "svc-b")
+    with server.client() as client:
+        auth_a = basic("svc-a", a["client_secret"])
+        auth_o = basic("svc-o", o["client_secret"])
+        grant = {"grant_type": "client_credentials"}
+        token = token_request(client, grant, auth_a).json()["access_token"]
+
+        def active() -> bool:
+            seen = client.post("/oauth/introspect", data={"token": token}, headers=auth_o)
+            return bool(seen.json()["active"])
+
+        # another client's revocation is answered 200 and changes nothing
+        other = client.post("/oauth/revoke", data={"token": token}, headers=auth_o)
+        assert other.status_code == 200
+        assert active()
+        wrong = client.post("/oauth/revoke", data={"token": token}, headers=basic("svc-a", "x"))
+        assert wrong.status_code == 401
+        assert active()
+        own = client.post("/oauth/revoke", data={"token": token}, headers=auth_a)
+        assert own.status_code == 200
+        assert not active()

@@ -16,7 +16,7 @@ import binascii
 import urllib.parse
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -121,6 +121,25 @@ async def client_grant(request: Request, form: dict[str, str], grant_type: str) 
         ctx=context(request),
     )
     return JSONResponse(_token_body(issued, exchange=True), headers=NO_STORE)
+
+
+def client_authenticates(request: Request, form: dict[str, str]) -> bool:
+    """Does the request carry client credentials (not just a ``client_id``)?"""
+    return (
+        request.headers.get("authorization") is not None
+        or "client_secret" in form
+        or "client_assertion" in form
+    )
+
+
+async def revoke_for_client(request: Request, form: dict[str, str]) -> Response:
+    """RFC 7009 by an authenticated client: its own access tokens are denied by jti."""
+    client = await authenticated_client(request, form)
+    token = form.get("token")
+    if not token:
+        raise OAuthError("invalid_request", "token is required")
+    await issuer_of(request).clients.revoke(client=client, token=token, ctx=context(request))
+    return Response(status_code=200, headers=NO_STORE)
 
 
 @router.post(

@@ -137,6 +137,10 @@ async def revoke(request: Request) -> Response:
     """RFC 7009: revoke a refresh token (its session ends) or an access token (denied by
     jti). 200 whether or not the token was valid."""
     form = await read_form(request)
+    from .client_routes import client_authenticates, revoke_for_client  # clients, issue 6
+
+    if client_authenticates(request, form):
+        return await revoke_for_client(request, form)
     client_id = _client_id(request, form)
     token_value = form.get("token")
     if not token_value:

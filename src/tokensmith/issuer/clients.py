@@ -235,6 +235,9 @@ class Clients:
         for aud in audiences:
             if not _AUDIENCE.fullmatch(aud):
                 raise _bad(f"bad audience {aud!r} (printable ASCII, no spaces)")
+            if aud in self.config.audiences or aud.rstrip("/") == self.config.issuer.rstrip("/"):
+                # first-party tokens open /userinfo, sessions and the admin API
+                raise _bad(f"{aud!r} is the server's own audience; clients cannot obtain it")
         if access_ttl is not None and (
             type(access_ttl) is not int or not 30 <= access_ttl <= _MAX_TTL
         ):
@@ -641,5 +644,6 @@ class Clients:
             "revocation_endpoint_auth_methods_supported": ["none", *methods],
             "introspection_endpoint": f"{base}/oauth/introspect",
             "introspection_endpoint_auth_methods_supported": methods,
+            "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
             "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         }

@@ -60,6 +60,8 @@ def _assertion(key: JWK, client_id: str, now: float, **changes: Any) -> str:
         ({"access_ttl": 5}, "access_ttl"),
         ({"access_ttl": 10**6}, "access_ttl"),
         ({"signing_alg": "RS256"}, "signing_alg"),
+        ({"audiences": (ISSUER,)}, "server's own audience"),
+        ({"audiences": (ISSUER + "/",)}, "server's own audience"),
     ],
 )
 async def test_bad_client_metadata_refused(

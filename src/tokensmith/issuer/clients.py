@@ -349,9 +349,23 @@ class Clients:
 
     # ---- authentication ----------------------------------------------------------------
 
-    async def authenticate(self, presented: PresentedClient) -> ClientRecord:
-        """See :meth:`ClientAuthenticator.authenticate`."""
-        return await self.authenticator.authenticate(presented)
+    async def authenticate(
+        self, presented: PresentedClient, *, ctx: RequestContext = _NO_CONTEXT
+    ) -> ClientRecord:
+        """See :meth:`ClientAuthenticator.authenticate`; a failure is audited
+        (``client_auth_failed`` with the method and the reason, never a credential)."""
+        try:
+            return await self.authenticator.authenticate(presented)
+        except OAuthError as exc:
+            await self._audit.record(
+                "client_auth_failed",
+                ip=ctx.ip,
+                user_agent=ctx.user_agent,
+                client_id=clean_text(presented.client_id, 64),
+                method=presented.method,
+                reason=exc.description,
+            )
+            raise
 
     # ---- grants ----------------------------------------------------------------------
 

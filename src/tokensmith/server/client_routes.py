@@ -76,7 +76,9 @@ def presented_client(request: Request, form: dict[str, str]) -> PresentedClient:
 
 
 async def authenticated_client(request: Request, form: dict[str, str]) -> ClientRecord:
-    return await issuer_of(request).clients.authenticate(presented_client(request, form))
+    return await issuer_of(request).clients.authenticate(
+        presented_client(request, form), ctx=context(request)
+    )
 
 
 def _audiences(form: dict[str, str]) -> list[str]:

@@ -101,6 +101,11 @@ async def test_s27_client_secret_stored_only_as_its_hash(issuer: Issuer, stores:
         await issuer.clients.authenticate(
             PresentedClient("client_secret_basic", "svc-a", new.client_secret)
         )
+    failed = await issuer.audit_events(kind="client_auth_failed")
+    assert [(e.details["client_id"], e.details["method"]) for e in failed] == [
+        ("svc-a", "client_secret_basic")
+    ]
+    assert new.client_secret not in repr(failed)
     ok = await issuer.clients.authenticate(PresentedClient("client_secret_basic", "svc-a", rotated))
     assert ok.client_id == "svc-a"
 

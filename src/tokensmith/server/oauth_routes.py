@@ -87,12 +87,32 @@ def _client_id(request: Request, form: dict[str, str]) -> str | None:
 @router.post(
     "/oauth/token",
     openapi_extra=_form_body(
-        {"grant_type": "", "refresh_token": "", "client_id": "", "scope": ""},
-        ["grant_type", "refresh_token"],
+        dict.fromkeys(
+            [
+                "grant_type",
+                "refresh_token",
+                "client_id",
+                "scope",
+                "client_secret",
+                "client_assertion_type",
+                "client_assertion",
+                "resource",
+                "audience",
+                "subject_token",
+                "subject_token_type",
+                "actor_token",
+                "actor_token_type",
+                "requested_token_type",
+            ],
+            "",
+        ),
+        ["grant_type"],
     ),
 )
 async def token(request: Request) -> JSONResponse:
-    """grant_type=refresh_token: rotate a refresh token (RFC 6749 §6)."""
+    """grant_type=refresh_token: rotate a refresh token (RFC 6749 §6);
+    client_credentials (RFC 6749 §4.4) and token exchange (RFC 8693) for registered
+    clients (see docs/service-to-service.md)."""
     form = await read_form(request)
     grant_type = form.get("grant_type")
     if not grant_type:

@@ -744,10 +744,7 @@ class Issuer:
             "token_endpoint": f"{base}/oauth/token",
             "revocation_endpoint": f"{base}/oauth/revoke",
             "userinfo_endpoint": f"{base}/userinfo",
-            "grant_types_supported": ["refresh_token"],
             "response_types_supported": [],
-            "token_endpoint_auth_methods_supported": ["none"],
-            "revocation_endpoint_auth_methods_supported": ["none"],
             "scopes_supported": self.config.default_scope.split(),
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [alg],
@@ -768,6 +765,7 @@ class Issuer:
                 "preferred_username",
             ],
             "tokensmith_revocation_feed_endpoint": f"{base}/auth/revocations",
+            # grants, client authentication methods and algorithms, introspection
             **self.clients.metadata(base),
         }
 

@@ -691,3 +691,40 @@ def test_rfc7009_client_revokes_its_own_token_only(server: Server) -> None:
         own = client.post("/oauth/revoke", data={"token": token}, headers=auth_a)
         assert own.status_code == 200
         assert not active()
+
+
+def test_clients_cli_public_rotate_and_errors(make_server: Any) -> None:
+    """The CLI works on the data dir without a running server; exit codes 0/1/2."""
+    offline: Server = make_server(start=False)
+    public = add_client(offline, "spa", "--public")
+    assert "client_secret" not in public
+    assert public["token_endpoint_auth_method"] == "none"
+    assert public["grant_types"] == []
+    confidential = add_client(offline, "svc-a", "--audience", "b", "--access-ttl", "5m")
+    assert confidential["access_ttl"] == 300
+    rotated = offline.cli("clients", "rotate-secret", "svc-a")
+    assert rotated.returncode == 0, rotated.stderr
+    new_secret = json.loads(rotated.stdout)["client_secret"]
+    assert new_secret != confidential["client_secret"]
+    no_secret = offline.cli("clients", "rotate-secret", "spa")
+    assert no_secret.returncode == 1
+    assert "invalid_client_metadata" in no_secret.stderr
+    unknown = offline.cli("clients", "disable", "nobody")
+    assert unknown.returncode == 1
+    assert "client_not_found" in unknown.stderr
+    assert offline.cli("clients", "add", "x", "--grant", "password").returncode == 2
+    assert offline.cli("clients", "add", "x", "--access-ttl", "soon").returncode == 2
+    public_grant = offline.cli("clients", "add", "x", "--public", "--grant", "token-exchange")
+    assert public_grant.returncode == 1
+    table = offline.cli("clients", "list")
+    assert table.returncode == 0
+    assert "spa" in table.stdout
+    assert new_secret not in table.stdout
+    # the running server accepts the rotated secret
+    offline.start()
+    with offline.client() as client:
+        answer = token_request(
+            client, {"grant_type": "client_credentials"}, basic("svc-a", new_secret)
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["expires_in"] == 300

@@ -728,3 +728,32 @@ def test_clients_cli_public_rotate_and_errors(make_server: Any) -> None:
         )
         assert answer.status_code == 200, answer.text
         assert answer.json()["expires_in"] == 300
+
+
+def test_session_revocation_of_an_exchanged_token_reaches_the_feed(make_server: Any) -> None:
+    """A revoked session's derived token is inactive everywhere: the feed carries the
+    ``sid`` that a resource server holding the exchanged token denies it by."""
+    feed_secret = "f" * 32
+    server: Server = make_server(revocation_feed_secret=feed_secret)
+    a = add_client(server, "svc-a", "--grant", "token-exchange", "--audience", "svc-b")
+    with server.client() as client:
+        user = server.register_and_login(client, "frank")
+        derived = exchange(
+            client, basic("svc-a", a["client_secret"]), user["access_token"], "svc-b"
+        ).json()["access_token"]
+        sid = jwt.peek(derived).claims["sid"]
+        out = client.post("/auth/logout", json={"refresh_token": user["refresh_token"]})
+        assert out.status_code == 204
+        with client.stream(
+            "GET", "/auth/revocations", headers={"Authorization": f"Bearer {feed_secret}"}
+        ) as response:
+            assert response.status_code == 200
+            revoked: list[dict[str, Any]] = []
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    data = json.loads(line[6:])
+                    if "kind" in data:
+                        revoked.append(data)
+                elif line == "event: ready":
+                    break
+    assert {"kind": "sid", "value": sid} in [{k: e[k] for k in ("kind", "value")} for e in revoked]

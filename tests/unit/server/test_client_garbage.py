@@ -185,7 +185,9 @@ async def test_malformed_basic_credentials_are_invalid_client(
             assert response.json()["error"] == "invalid_client"
 
 
-async def test_hostile_assertions_are_invalid_client(served: tuple[FastAPI, str, JWK]) -> None:
+async def test_s1_s2_s3_hostile_client_assertions_are_invalid_client(
+    served: tuple[FastAPI, str, JWK],
+) -> None:
     """S1/S2/S3 for client assertions: alg none, an HMAC assertion keyed with the public
     key, an embedded jwk, a huge one, a non-object payload."""
     app, _, key = served

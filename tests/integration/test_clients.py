@@ -757,3 +757,20 @@ def test_session_revocation_of_an_exchanged_token_reaches_the_feed(make_server: 
                 elif line == "event: ready":
                     break
     assert {"kind": "sid", "value": sid} in [{k: e[k] for k in ("kind", "value")} for e in revoked]
+
+
+def test_s27_database_and_log_hold_no_client_secret(server: Server) -> None:
+    a = add_client(server, "svc-findable", "--audience", "b")
+    rotated = json.loads(server.cli("clients", "rotate-secret", "svc-findable").stdout)
+    with server.client() as client:
+        for secret in (a["client_secret"], rotated["client_secret"]):
+            token_request(client, {"grant_type": "client_credentials"}, basic("svc-a", secret))
+            token_request(
+                client, {"grant_type": "client_credentials"}, basic("svc-findable", secret)
+            )
+    server.stop()
+    stored = b"".join(p.read_bytes() for p in server.data_dir.glob("tokensmith.db*"))
+    assert b"svc-findable" in stored  # the scan sees the database's contents
+    for secret in (a["client_secret"], rotated["client_secret"]):
+        assert secret.encode() not in stored
+        assert secret not in server.output()

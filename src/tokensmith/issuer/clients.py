@@ -238,10 +238,12 @@ class Clients:
             if aud in self.config.audiences or aud.rstrip("/") == self.config.issuer.rstrip("/"):
                 # first-party tokens open /userinfo, sessions and the admin API
                 raise _bad(f"{aud!r} is the server's own audience; clients cannot obtain it")
+        ceiling = self.config.access_ttl
         if access_ttl is not None and (
-            type(access_ttl) is not int or not 30 <= access_ttl <= _MAX_TTL
+            type(access_ttl) is not int or not 30 <= access_ttl <= ceiling
         ):
-            raise _bad("access_ttl must be 30 s to 1 day")
+            # key retirement and denylist entries are timed by the server's access_ttl
+            raise _bad(f"access_ttl must be 30 s to the server's access_ttl ({ceiling} s)")
         if signing_alg is not None and signing_alg != self.config.signing_alg:
             raise _bad(f"signing_alg must be the server's ({self.config.signing_alg}) for now")
         jwks_text: str | None = None

@@ -9,15 +9,24 @@ ARGS   ?= serve
 
 .PHONY: install run test lint check pytest bench bench-quick bench-server clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
+
+# What `make run` needs: the package with its server extra (the CLI included).
+$(VENV)/.installed-server: pyproject.toml | $(VENV)/.created
+	$(BIN)/python -m pip install --quiet -e '.[server]'
+	touch $@
+
+# What the tests, linters and benchmarks need: everything.
+$(VENV)/.installed: pyproject.toml | $(VENV)/.created
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed-server
 
 install: $(VENV)/.installed
 
-run: install
+run: $(VENV)/.installed-server
 	$(BIN)/tokensmith $(ARGS)
 
 lint: install

@@ -11,7 +11,7 @@ import click
 from ..issuer.clients import GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE, ClientInfo, NewClient
 from ..issuer.service import Issuer
 from ..settings import parse_duration
-from .server_common import run_with_issuer, settings_options, settings_or_exit, when
+from .server_common import echo_table, run_with_issuer, settings_options, settings_or_exit, when
 
 #: short names accepted by --grant
 _GRANTS = {
@@ -153,9 +153,7 @@ def list_(as_json: bool, limit: int, data_dir: str | None, config_file: str | No
         )
         for info in found
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    echo_table(rows)
 
 
 @clients.command("rotate-secret")

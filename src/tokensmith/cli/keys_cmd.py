@@ -8,7 +8,7 @@ import json
 import click
 
 from ..issuer.service import Issuer, KeyInfo
-from .server_common import run_with_issuer, settings_options, settings_or_exit, when
+from .server_common import echo_table, run_with_issuer, settings_options, settings_or_exit, when
 
 
 @click.group()
@@ -48,9 +48,7 @@ def list_(as_json: bool, data_dir: str | None, config_file: str | None) -> None:
         ("KID", "ALG", "STATE", "CREATED", "ACTIVATED", "PUBLISHED", "PUBLISHED UNTIL")
     ]
     rows += [_row(key) for key in found]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    echo_table(rows)
 
 
 @keys.command("rotate")

@@ -99,3 +99,10 @@ def when(ts: float | None) -> str:
     import datetime
 
     return datetime.datetime.fromtimestamp(ts, tz=datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def echo_table(rows: list[tuple[str, ...]]) -> None:
+    """Print rows (the first is the heading) as left-aligned columns."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))

@@ -8,7 +8,14 @@ import click
 
 from ..issuer.service import Issuer, UserInfo
 from ..settings import parse_duration
-from .server_common import read_password, run_with_issuer, settings_options, settings_or_exit, when
+from .server_common import (
+    echo_table,
+    read_password,
+    run_with_issuer,
+    settings_options,
+    settings_or_exit,
+    when,
+)
 
 
 @click.group()
@@ -74,9 +81,7 @@ def list_(as_json: bool, limit: int, data_dir: str | None, config_file: str | No
         )
         for info in found
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    echo_table(rows)
 
 
 @users.command("disable")

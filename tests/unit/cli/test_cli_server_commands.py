@@ -158,6 +158,7 @@ def test_users_disable_and_set_password(runner: CliRunner, tmp_path: Path) -> No
 
 
 def test_keys_list_rotate_retire(runner: CliRunner, tmp_path: Path) -> None:
+    # A kid is an RFC 7638 thumbprint and may start with "-": pass it after "--".
     data = str(tmp_path)
     code, out, err = _run(runner, "keys", "list", "--json", "--data-dir", data)
     assert code == 0, err
@@ -167,7 +168,7 @@ def test_keys_list_rotate_retire(runner: CliRunner, tmp_path: Path) -> None:
     assert all(k["alg"] == "ES256" for k in keys)
     current = next(k["kid"] for k in keys if k["state"] == "current")
 
-    code, _, err = _run(runner, "keys", "retire", current, "--data-dir", data)
+    code, _, err = _run(runner, "keys", "retire", "--data-dir", data, "--", current)
     assert code == 1
     assert "key_state" in err
 
@@ -178,7 +179,7 @@ def test_keys_list_rotate_retire(runner: CliRunner, tmp_path: Path) -> None:
     after = {json.loads(line)["kid"]: json.loads(line)["state"] for line in out.splitlines()}
     assert after[current] == "previous"
 
-    code, out, err = _run(runner, "keys", "retire", current, "--data-dir", data)
+    code, out, err = _run(runner, "keys", "retire", "--data-dir", data, "--", current)
     assert code == 0, err
     code, out, _ = _run(runner, "keys", "list", "--data-dir", data)
     assert current in out

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import fields, replace
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -73,6 +74,20 @@ def _inserted_id(result: Any) -> int:
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+R = TypeVar("R")
+
+
+def _values(record: Any) -> dict[str, Any]:
+    """A record's fields as column values (records whose fields are their table's columns)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
+def _record(cls: type[R], row: Any) -> R:
+    """The record ``cls`` from a row holding (at least) a column per field."""
+    mapping = row._mapping
+    return cls(**{f.name: mapping[f.name] for f in fields(cls)})  # type: ignore[arg-type]
 
 
 def _roles_out(value: str) -> tuple[str, ...]:
@@ -198,7 +213,7 @@ class SqlSessionStore(_Sql):
                 )
             )
             if first_token is not None:
-                conn.execute(refresh_tokens.insert().values(**_token_values(first_token)))
+                conn.execute(refresh_tokens.insert().values(**_values(first_token)))
 
         try:
             await self._db.write(run)
@@ -274,27 +289,7 @@ class SqlSessionStore(_Sql):
 
 
 def _token(row: Any) -> RefreshTokenRecord:
-    return RefreshTokenRecord(
-        token_hash=row.token_hash,
-        session_id=row.session_id,
-        user_id=row.user_id,
-        issued_at=row.issued_at,
-        expires_at=row.expires_at,
-        parent_hash=row.parent_hash,
-        consumed_at=row.consumed_at,
-    )
-
-
-def _token_values(token: RefreshTokenRecord) -> dict[str, Any]:
-    return {
-        "token_hash": token.token_hash,
-        "session_id": token.session_id,
-        "user_id": token.user_id,
-        "issued_at": token.issued_at,
-        "expires_at": token.expires_at,
-        "parent_hash": token.parent_hash,
-        "consumed_at": token.consumed_at,
-    }
+    return _record(RefreshTokenRecord, row)
 
 
 def _get_token(conn: Connection, token_hash: str) -> RefreshTokenRecord | None:
@@ -317,7 +312,7 @@ def _child_token(conn: Connection, token_hash: str) -> RefreshTokenRecord | None
 class SqlRefreshTokenStore(_Sql):
     async def add(self, token: RefreshTokenRecord) -> None:
         def run(conn: Connection) -> None:
-            conn.execute(refresh_tokens.insert().values(**_token_values(token)))
+            conn.execute(refresh_tokens.insert().values(**_values(token)))
 
         try:
             await self._db.write(run)
@@ -344,7 +339,7 @@ class SqlRefreshTokenStore(_Sql):
             ).first()
             if won is not None:
                 if child is not None:
-                    conn.execute(refresh_tokens.insert().values(**_token_values(child)))
+                    conn.execute(refresh_tokens.insert().values(**_values(child)))
                     conn.execute(
                         sessions.update()
                         .where(sessions.c.id == child.session_id)
@@ -360,37 +355,15 @@ class SqlRefreshTokenStore(_Sql):
 
 
 def _key(row: Any) -> KeyRecord:
-    return KeyRecord(
-        kid=row.kid,
-        alg=row.alg,
-        state=row.state,
-        private_jwk=bytes(row.private_jwk),
-        public_jwk=row.public_jwk,
-        created_at=row.created_at,
-        activated_at=row.activated_at,
-        deactivated_at=row.deactivated_at,
-        retired_at=row.retired_at,
-        publish_until=row.publish_until,
-    )
+    key = _record(KeyRecord, row)
+    # a driver may hand binary columns back as memoryview
+    return replace(key, private_jwk=bytes(key.private_jwk))
 
 
 class SqlKeyStore(_Sql):
     async def add(self, key: KeyRecord) -> bool:
         def run(conn: Connection) -> None:
-            conn.execute(
-                signing_keys.insert().values(
-                    kid=key.kid,
-                    alg=key.alg,
-                    state=key.state,
-                    private_jwk=key.private_jwk,
-                    public_jwk=key.public_jwk,
-                    created_at=key.created_at,
-                    activated_at=key.activated_at,
-                    deactivated_at=key.deactivated_at,
-                    retired_at=key.retired_at,
-                    publish_until=key.publish_until,
-                )
-            )
+            conn.execute(signing_keys.insert().values(**_values(key)))
 
         try:
             await self._db.write(run)
@@ -619,16 +592,7 @@ class SqlAuditStore(_Sql):
 class SqlInviteStore(_Sql):
     async def add(self, invite: InviteRecord) -> None:
         def run(conn: Connection) -> None:
-            conn.execute(
-                invites.insert().values(
-                    code_hash=invite.code_hash,
-                    created_at=invite.created_at,
-                    expires_at=invite.expires_at,
-                    created_by=invite.created_by,
-                    used_at=invite.used_at,
-                    used_by=invite.used_by,
-                )
-            )
+            conn.execute(invites.insert().values(**_values(invite)))
 
         try:
             await self._db.write(run)

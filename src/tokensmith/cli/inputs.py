@@ -66,7 +66,8 @@ def load_key(path: str) -> JWK:
     return key
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address (where plain http is allowed)."""
     if host == "localhost":
         return True
     try:
@@ -85,7 +86,7 @@ def fetch_jwks(url: str, *, timeout: float = 10.0) -> JWKSet:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise Rejected("jwks_fetch_refused", f"{url!r} is not an http(s) URL")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise Rejected("jwks_fetch_refused", "plain http is allowed only on loopback")
     opener = urllib.request.build_opener(_NoRedirect())
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310

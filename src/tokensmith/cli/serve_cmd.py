@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import urllib.parse
 
@@ -13,6 +12,7 @@ from ..issuer.service import Issuer
 from ..server.compose import open_issuer
 from ..server.master_key import MasterKeyError, resolve_master_key
 from ..settings import Settings, SettingsError
+from .inputs import is_loopback_host
 from .server_common import settings_options, settings_or_exit
 
 
@@ -20,7 +20,7 @@ def startup_warnings(settings: Settings) -> list[str]:
     """Settings that work but are probably a mistake, said at start."""
     warnings = []
     issuer = urllib.parse.urlsplit(settings.issuer_url)
-    if issuer.scheme == "http" and not _is_loopback(issuer.hostname or ""):
+    if issuer.scheme == "http" and not is_loopback_host(issuer.hostname or ""):
         warnings.append(
             f"the issuer {settings.issuer_url} is plain http on a non-loopback host; "
             "set TOKENSMITH_ISSUER to the public https URL"
@@ -28,7 +28,7 @@ def startup_warnings(settings: Settings) -> list[str]:
     if settings.cookie_mode:
         for origin in settings.origins:
             parsed = urllib.parse.urlsplit(origin)
-            if parsed.scheme == "http" and not _is_loopback(parsed.hostname or ""):
+            if parsed.scheme == "http" and not is_loopback_host(parsed.hostname or ""):
                 warnings.append(
                     f"cookie mode: browsers drop Secure cookies on {origin}; serve it over https"
                 )
@@ -59,15 +59,6 @@ def preflight(settings: Settings) -> None:
             f"error: cannot open the database {where}: {type(exc).__name__}: {reason}", err=True
         )
         raise SystemExit(2) from None
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @click.command()

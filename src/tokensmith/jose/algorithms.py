@@ -50,7 +50,6 @@ class SigningAlgorithm:
     verify: _Verifier
     hash_name: str | None = None
     min_key_bytes: int = 0
-    default_curve: str | None = None
 
 
 def _hmac(name: str, hash_name: str, size: int) -> SigningAlgorithm:
@@ -109,12 +108,10 @@ def _ecdsa(
             return False
         return True
 
-    return SigningAlgorithm(
-        name, "EC", frozenset({curve}), sign, verify, hash_name=hash_cls().name, default_curve=curve
-    )
+    return SigningAlgorithm(name, "EC", frozenset({curve}), sign, verify, hash_name=hash_cls().name)
 
 
-def _eddsa(name: str, curves: frozenset[str], default_curve: str) -> SigningAlgorithm:
+def _eddsa(name: str, curves: frozenset[str]) -> SigningAlgorithm:
     def sign(key: Any, data: bytes) -> bytes:
         return key.sign(data)  # type: ignore[no-any-return]
 
@@ -125,7 +122,7 @@ def _eddsa(name: str, curves: frozenset[str], default_curve: str) -> SigningAlgo
             return False
         return True
 
-    return SigningAlgorithm(name, "OKP", curves, sign, verify, default_curve=default_curve)
+    return SigningAlgorithm(name, "OKP", curves, sign, verify)
 
 
 _ED = frozenset({"Ed25519", "Ed448"})
@@ -147,9 +144,9 @@ SIGNING_ALGORITHMS: Mapping[str, SigningAlgorithm] = MappingProxyType(
             _ecdsa("ES384", "P-384", hashes.SHA384, 48),
             _ecdsa("ES512", "P-521", hashes.SHA512, 66),
             _ecdsa("ES256K", "secp256k1", hashes.SHA256, 32),
-            _eddsa("EdDSA", _ED, "Ed25519"),
-            _eddsa("Ed25519", frozenset({"Ed25519"}), "Ed25519"),
-            _eddsa("Ed448", frozenset({"Ed448"}), "Ed448"),
+            _eddsa("EdDSA", _ED),
+            _eddsa("Ed25519", frozenset({"Ed25519"})),
+            _eddsa("Ed448", frozenset({"Ed448"})),
         )
     }
 )

@@ -742,13 +742,6 @@ class JWK:
             self._prepared[cache_key] = prepared
         return prepared
 
-    def usable_for(self, alg: SigningAlgorithm, op: Literal["sign", "verify"]) -> bool:
-        try:
-            self._prepare(alg, op)
-        except JoseError:
-            return False
-        return True
-
 
 def _load_pem_or_ssh(raw: bytes, password: bytes | None) -> Any:
     if raw.startswith((b"ssh-", b"ecdsa-sha2-")):

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .algorithms import SigningAlgorithm, signing_algorithm
+from .algorithms import SigningAlgorithm, algorithms_for_key, signing_algorithm
 from .encoding import (
     DEFAULT_LIMITS,
     FrozenDict,
@@ -81,14 +81,14 @@ def resolve_signing_alg(key: JWK, alg: str | None) -> SigningAlgorithm:
         raise TypeError("signing needs a JWK (use JWK.import_key or JWK.from_secret)")
     name = alg or key.alg
     if name is None:
-        if key.kty == "EC":
-            name = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512", "secp256k1": "ES256K"}[
-                key.crv or ""
-            ]
-        elif key.kty == "OKP" and key.crv in ("Ed25519", "Ed448"):
-            name = "EdDSA"
-        else:
-            raise ValueError(f"name the algorithm: a {key.kty} key without 'alg' fits several")
+        # A curve implies its algorithm (the table's first for it: EdDSA for Ed25519/Ed448);
+        # an RSA or symmetric key fits several, so the caller must choose.
+        implied = algorithms_for_key(key.kty, key.crv) if key.crv is not None else ()
+        if not implied:
+            raise ValueError(
+                f"name the algorithm: a {key.kty} key without 'alg' does not imply one"
+            )
+        name = implied[0]
     try:
         return signing_algorithm(name)
     except JoseError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -175,19 +176,7 @@ async def sessions(request: Request) -> list[SessionResponse]:
     """The caller's active sessions, newest first; ``current`` marks this token's."""
     claims: AccessClaims = await access_claims(request)
     found = await issuer_of(request).list_sessions(user_id=claims.sub)
-    return [
-        SessionResponse(
-            id=s.id,
-            client_id=s.client_id,
-            created_at=s.created_at,
-            last_used_at=s.last_used_at,
-            expires_at=s.expires_at,
-            ip=s.ip,
-            user_agent=s.user_agent,
-            current=s.id == claims.sid,
-        )
-        for s in found
-    ]
+    return [SessionResponse(**asdict(s), current=s.id == claims.sid) for s in found]
 
 
 @router.delete("/auth/sessions/{session_id}", status_code=204)

@@ -456,14 +456,7 @@ class SqlKeyStore(_Sql):
 
 
 def _revocation(row: Any) -> RevocationRecord:
-    return RevocationRecord(
-        id=int(row.id),
-        kind=row.kind,
-        value=row.value,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        not_before=row.not_before,
-    )
+    return _record(RevocationRecord, row)
 
 
 class SqlRevocationStore(_Sql):

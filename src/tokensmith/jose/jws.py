@@ -396,9 +396,10 @@ def sign_json(
         if overlap:
             raise ValueError(f"header names in both protected and unprotected: {sorted(overlap)}")
         check_crit(protected, unprotected, ())
-        b64_values.add(read_b64(protected, unprotected))
+        b64 = read_b64(protected, unprotected)
+        b64_values.add(b64)
         protected_b64 = _encode_header(protected)
-        payload_part = b64url_encode(data).encode("ascii") if read_b64(protected, None) else data
+        payload_part = b64url_encode(data).encode("ascii") if b64 else data
         signing_input = protected_b64.encode("ascii") + b"." + payload_part
         entry: dict[str, Any] = {"protected": protected_b64}
         if unprotected:

@@ -554,6 +554,21 @@ def test_admin_api_creates_lists_rotates_and_disables(server: Server) -> None:
     assert {r["client_id"]: r["disabled"] for r in rows} == {"svc-z": True, "svc-i": False}
 
 
+def test_regression_admin_disable_answers_204_without_a_body(server: Server) -> None:
+    """The disable route sent ``null`` with its 204: the server raised after answering
+    and dropped the connection, so the client's next request on it was reset."""
+    with server.client() as client:
+        admin = {"Authorization": f"Bearer {admin_token(server, client)}"}
+        body = {"name": "svc-d", "audiences": ["svc-y"]}
+        assert client.post("/admin/clients", json=body, headers=admin).status_code == 201
+        disabled = client.post("/admin/clients/svc-d/disable", headers=admin)
+        assert disabled.status_code == 204
+        assert disabled.content == b""
+        # the same keep-alive connection still serves the next request
+        assert client.get("/admin/clients", headers=admin).status_code == 200
+    assert "unhandled" not in server.output()
+
+
 # ---- discovery and a standard client library ------------------------------------------
 
 

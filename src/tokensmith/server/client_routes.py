@@ -234,7 +234,7 @@ async def rotate_secret(request: Request, client_id: str) -> JSONResponse:
 
 
 @router.post("/admin/clients/{client_id}/disable", status_code=204, tags=["admin"])
-async def disable_client(request: Request, client_id: str) -> JSONResponse:
+async def disable_client(request: Request, client_id: str) -> Response:
     await _require_admin(request)
     await issuer_of(request).clients.disable(client_id=client_id, ctx=context(request))
-    return JSONResponse(None, status_code=204, headers=NO_STORE)
+    return Response(status_code=204, headers=NO_STORE)

@@ -4,7 +4,7 @@ Imports the standard library and ``cryptography`` only; no I/O, and time comes i
 through a policy's ``now``.
 """
 
-from . import jwe, jws, jwt
+from . import dpop, jwe, jws, jwt
 from .algorithms import ALL_SIGNING_ALGORITHMS
 from .claims import ClaimsPolicy
 from .encoding import Limits
@@ -24,6 +24,7 @@ __all__ = [
     "UnverifiedJWT",
     "VerifiedJWS",
     "VerifiedJWT",
+    "dpop",
     "jwe",
     "jws",
     "jwt",

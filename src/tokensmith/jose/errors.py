@@ -155,10 +155,96 @@ class InvalidTypeError(JoseError):
     code = "jwt_invalid_typ"
 
 
+class DPoPError(JoseError):
+    """A DPoP proof (RFC 9449) is refused (S24). The base code covers a malformed proof;
+    the subclasses name the check that failed. A resource server answers every one of
+    them with ``invalid_dpop_proof``, except :class:`DPoPNonceError` (``use_dpop_nonce``)."""
+
+    code = "dpop_invalid_proof"
+
+
+class DPoPInvalidTypError(DPoPError):
+    code = "dpop_invalid_typ"
+
+
+class DPoPAlgorithmNotAllowedError(DPoPError):
+    """``none``, HMAC or any algorithm outside the DPoP allow-list."""
+
+    code = "dpop_alg_not_allowed"
+
+
+class DPoPInvalidKeyError(DPoPError):
+    """The ``jwk`` header is missing, malformed, private or unfit for the ``alg``."""
+
+    code = "dpop_invalid_jwk"
+
+
+class DPoPInvalidSignatureError(DPoPError):
+    code = "dpop_invalid_signature"
+
+
+class DPoPInvalidClaimError(DPoPError):
+    """``jti``, ``htm``, ``htu`` or ``iat`` is missing or of the wrong type."""
+
+    code = "dpop_invalid_claim"
+
+
+class DPoPHtmMismatchError(DPoPError):
+    code = "dpop_htm_mismatch"
+
+
+class DPoPHtuMismatchError(DPoPError):
+    code = "dpop_htu_mismatch"
+
+
+class DPoPIatError(DPoPError):
+    """``iat`` is in the future or older than the policy's window."""
+
+    code = "dpop_iat_out_of_window"
+
+
+class DPoPAthMismatchError(DPoPError):
+    """``ath`` is missing or is not the hash of the access token presented with it."""
+
+    code = "dpop_ath_mismatch"
+
+
+class DPoPJktMismatchError(DPoPError):
+    """The proof's key is not the one the token is bound to (``cnf.jkt``)."""
+
+    code = "dpop_jkt_mismatch"
+
+
+class DPoPNonceError(DPoPError):
+    """The server requires a nonce and the proof has none, or a stale one (RFC 9449 §8, §9):
+    the answer is ``use_dpop_nonce`` with a fresh ``DPoP-Nonce``."""
+
+    code = "use_dpop_nonce"
+
+
+class DPoPReplayedError(DPoPError):
+    """This proof's ``jti`` was seen before (raised by callers' replay caches)."""
+
+    code = "dpop_replayed"
+
+
 __all__ = [
     "AlgorithmNotAllowedError",
     "ClaimsError",
     "CritError",
+    "DPoPAlgorithmNotAllowedError",
+    "DPoPAthMismatchError",
+    "DPoPError",
+    "DPoPHtmMismatchError",
+    "DPoPHtuMismatchError",
+    "DPoPIatError",
+    "DPoPInvalidClaimError",
+    "DPoPInvalidKeyError",
+    "DPoPInvalidSignatureError",
+    "DPoPInvalidTypError",
+    "DPoPJktMismatchError",
+    "DPoPNonceError",
+    "DPoPReplayedError",
     "DecryptionError",
     "ExpiredError",
     "InvalidAudienceError",

@@ -46,7 +46,9 @@ from .issuer.config import RESERVED_CLAIMS
 ENV_PREFIX = "TOKENSMITH_"
 DEFAULT_DATA_DIR = Path("tokensmith-data")
 SIGNING_ALGORITHMS = ("ES256", "ES384", "RS256", "PS256", "EdDSA", "HS256")
-SECRET_FIELDS = frozenset({"master_key", "revocation_feed_secret", "database_url"})
+SECRET_FIELDS = frozenset(
+    {"master_key", "revocation_feed_secret", "database_url", "metrics_secret"}
+)
 
 _DURATION = re.compile(r"([0-9]{1,12})\s*([smhdw]?)")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -214,6 +216,23 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log level of the server."
     )
+    log_format: Literal["json", "text"] = Field(
+        "json", description="Server log lines: one JSON object each, or plain text."
+    )
+    workers: int = Field(
+        1, ge=1, le=64, description="Server processes on one host (more than 1: PostgreSQL)."
+    )
+    shutdown_timeout: Duration = Field(
+        30, ge=0, le=3600, description="After SIGTERM, how long in-flight requests may finish."
+    )
+    metrics: Literal["off", "loopback", "bearer"] = Field(
+        "off",
+        description="GET /metrics (Prometheus): off (404), loopback (direct loopback "
+        "peers only) or bearer (Authorization: Bearer METRICS_SECRET).",
+    )
+    metrics_secret: SecretStr | None = Field(
+        None, description="The bearer secret of GET /metrics when metrics = bearer."
+    )
     test_clock_file: Path | None = Field(
         None,
         description="TEST ONLY: a file holding '+SECONDS' (offset) or 'SECONDS' (absolute "
@@ -287,6 +306,10 @@ class Settings(BaseSettings):
             raise ValueError("refresh_idle_ttl is longer than refresh_absolute_ttl")
         if self.refresh_grace >= self.refresh_idle_ttl:
             raise ValueError("refresh_grace must be shorter than refresh_idle_ttl")
+        if self.metrics == "bearer" and (
+            self.metrics_secret is None or len(self.metrics_secret.get_secret_value()) < 16
+        ):
+            raise ValueError("metrics = bearer needs metrics_secret (at least 16 characters)")
         if self.key_rotation < 2 * self.jwks_max_age:
             raise ValueError(
                 "key_rotation must be at least twice jwks_max_age "

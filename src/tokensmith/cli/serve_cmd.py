@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import urllib.parse
 
 import click
@@ -12,6 +11,7 @@ from ..issuer.service import Issuer
 from ..server.compose import open_issuer
 from ..server.master_key import MasterKeyError, resolve_master_key
 from ..settings import Settings, SettingsError
+from ..store.sql.engine import is_sqlite
 from .inputs import is_loopback_host
 from .server_common import settings_options, settings_or_exit
 
@@ -37,18 +37,34 @@ def startup_warnings(settings: Settings) -> list[str]:
     return warnings
 
 
-def preflight(settings: Settings) -> None:
+def workers_problem(settings: Settings) -> str | None:
+    """Why ``settings.workers`` processes cannot share this configuration, or None."""
+    if settings.workers > 1 and is_sqlite(settings.database):
+        return (
+            f"--workers {settings.workers} needs PostgreSQL (TOKENSMITH_DATABASE_URL): the "
+            "embedded SQLite default keeps rate limits and caches inside one process. Run one "
+            "process, or move the data with: tokensmith migrate-data --from DATA_DIR --to URL"
+        )
+    return None
+
+
+def preflight(settings: Settings, *, setup_token: bool = False) -> str | None:
     """Open (migrate, create keys) and close the issuer once before listening, so a
-    database that cannot be reached is one line and exit 2, not a traceback at startup."""
+    database that cannot be reached is one line and exit 2, not a traceback at startup;
+    and so several workers never race to do first-start work. With ``setup_token``, the
+    one-time setup token while no admin exists."""
     import asyncio
 
-    async def check() -> None:
+    async def check() -> str | None:
         issuer, stores = await open_issuer(settings)
-        await issuer.close()
-        await stores.close()
+        try:
+            return await issuer.setup_token() if setup_token else None
+        finally:
+            await issuer.close()
+            await stores.close()
 
     try:
-        asyncio.run(check())
+        return asyncio.run(check())
     except (MasterKeyError, KeysUnreadableError, SettingsError) as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
@@ -66,9 +82,19 @@ def preflight(settings: Settings) -> None:
 @click.option(
     "--port", type=click.IntRange(1, 65535), help="Port (default 8000; $TOKENSMITH_PORT)."
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Server processes on this host (default 1; $TOKENSMITH_WORKERS). More than one "
+    "needs PostgreSQL.",
+)
 @settings_options
 def serve(
-    host: str | None, port: int | None, data_dir: str | None, config_file: str | None
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    data_dir: str | None,
+    config_file: str | None,
 ) -> None:
     """Run the auth server: accounts, login, rotating refresh tokens, JWKS.
 
@@ -76,33 +102,38 @@ def serve(
     First start creates DATA_DIR with the SQLite database, the master key (master.key,
     mode 0600) and the signing keys. While no admin exists it prints a one-time setup
     token; or create the admin with: tokensmith users add NAME --admin
+    SIGTERM stops it gracefully: in-flight requests finish (TOKENSMITH_SHUTDOWN_TIMEOUT).
     """
-    import uvicorn
+    from ..server.logs import configure_logging
+    from .serve_runtime import run_single, run_workers, uvicorn_config
 
-    from ..server import create_app
-    from ..server.logs import configure_logging, uvicorn_log_config
-
-    settings = settings_or_exit(config_file, host=host, port=port, data_dir=data_dir)
+    settings = settings_or_exit(
+        config_file, host=host, port=port, data_dir=data_dir, workers=workers
+    )
+    problem = workers_problem(settings)
+    if problem is not None:
+        click.echo(f"error: {problem}", err=True)
+        raise SystemExit(2)
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         resolve_master_key(settings)
     except (OSError, MasterKeyError, ValueError) as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
-    preflight(settings)
-    configure_logging(settings.log_level)
+    token = preflight(settings, setup_token=settings.workers > 1)
+    configure_logging(settings.log_level, settings.log_format)
     base = settings.issuer_url
     bind = f"[{settings.host}]" if ":" in settings.host else settings.host
 
-    async def announce(issuer: Issuer) -> None:
-        """Once the socket is bound: where we listen, and the setup token if needed."""
-        click.echo(f"tokensmith listening on http://{bind}:{settings.port}")
+    def say_listening(token: str | None) -> None:
+        """Once the socket serves: where we listen, and the setup token if needed."""
+        workers_note = f" ({settings.workers} workers)" if settings.workers > 1 else ""
+        click.echo(f"tokensmith listening on http://{bind}:{settings.port}{workers_note}")
         click.echo(f"  issuer:   {base}")
         click.echo(f"  data dir: {settings.data_dir.resolve()}")
         click.echo(f"  docs:     http://{bind}:{settings.port}/docs")
         for warning in startup_warnings(settings):
             click.echo(f"  WARNING: {warning}")
-        token = await issuer.setup_token()
         if token is not None:
             click.echo(
                 "\nNo admin account yet. Create one with this one-time setup token "
@@ -115,28 +146,17 @@ def serve(
                 f" --data-dir {settings.data_dir}\n"
             )
 
-    app = create_app(settings)
+    if settings.workers == 1:
 
-    class Server(uvicorn.Server):
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets=sockets)  # exits 1 if the port cannot be bound
-            if self.started and app.state.issuer is not None:
-                await announce(app.state.issuer)
+        async def announce(issuer: Issuer | None) -> None:
+            if issuer is not None:
+                say_listening(await issuer.setup_token())
 
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        access_log=False,
-        log_level=settings.log_level,
-        log_config=uvicorn_log_config(settings.log_level),
-        proxy_headers=False,
-        server_header=False,
-        timeout_graceful_shutdown=3,
-        h11_max_incomplete_event_size=settings.max_header_bytes + 16384,
-        lifespan="on",
-    )
-    server = Server(config)
-    server.run()
-    if not server.started:
-        raise SystemExit(1)
+        if not run_single(settings, announce):
+            raise SystemExit(1)
+        return
+    try:
+        sock = uvicorn_config(settings, None).bind_socket()
+    except SystemExit:  # uvicorn has said why (the port is taken)
+        raise SystemExit(1) from None
+    raise SystemExit(run_workers(settings, sock, lambda: say_listening(token)))

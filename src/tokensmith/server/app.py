@@ -22,6 +22,8 @@ from .compose import open_issuer
 from .errors import install_error_handlers
 from .limits import SizeLimits
 from .logs import AccessLog
+from .metrics import RequestMetrics, ServerMetrics
+from .metrics import router as metrics_router
 
 log = logging.getLogger("tokensmith.server")
 
@@ -54,6 +56,7 @@ def create_app(settings: Settings, *, issuer: Issuer | None = None) -> FastAPI:
         else:
             opened = issuer
         app.state.issuer = opened
+        app.state.metrics.attach()
         task = asyncio.create_task(
             _maintain_keys(opened, settings.key_maintenance_interval, app.state.stopping)
         )
@@ -62,6 +65,7 @@ def create_app(settings: Settings, *, issuer: Issuer | None = None) -> FastAPI:
         finally:
             app.state.stopping.set()
             await task
+            app.state.metrics.detach()
             app.state.issuer = None
             if stores is not None:
                 await opened.close()
@@ -84,6 +88,7 @@ def create_app(settings: Settings, *, issuer: Issuer | None = None) -> FastAPI:
     app.include_router(oauth_routes.router)
     app.include_router(client_routes.router)
     app.include_router(feed.router)
+    app.include_router(metrics_router)
     if settings.cookie_mode:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -99,4 +104,6 @@ def create_app(settings: Settings, *, issuer: Issuer | None = None) -> FastAPI:
         SizeLimits, max_body=settings.max_body_bytes, max_headers=settings.max_header_bytes
     )
     app.add_middleware(AccessLog)
+    app.state.metrics = ServerMetrics()
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     return app

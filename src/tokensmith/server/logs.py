@@ -1,4 +1,5 @@
-"""JSON-line logging for the server, and an access log that never sees a secret.
+"""Server logging (JSON lines by default, or plain text: ``TOKENSMITH_LOG_FORMAT``), and
+an access log that never sees a secret.
 
 The access log writes method, path (no query string), status, duration and client address;
 never the query string, the ``Authorization`` header, cookies or a body (S27).
@@ -45,13 +46,24 @@ def _json_object(message: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def uvicorn_log_config(level: str) -> dict[str, Any]:
-    """uvicorn's own loggers as JSON lines too (its access log stays off)."""
+class TextFormatter(logging.Formatter):
+    """``2026-01-01T10:00:00Z info tokensmith.access: GET /healthz 200``."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
+
+
+_FORMATTERS = {"json": JSONFormatter, "text": TextFormatter}
+
+
+def uvicorn_log_config(level: str, log_format: str = "json") -> dict[str, Any]:
+    """uvicorn's own loggers in the server's format too (its access log stays off)."""
+    formatter = _FORMATTERS[log_format]
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": f"{__name__}.JSONFormatter"}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
+        "formatters": {"main": {"()": f"{formatter.__module__}.{formatter.__qualname__}"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "main"}},
         "loggers": {
             "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
             "uvicorn.error": {"level": level.upper()},
@@ -59,9 +71,13 @@ def uvicorn_log_config(level: str) -> dict[str, Any]:
     }
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, log_format: str = "json") -> None:
+    """The ``tokensmith`` loggers write to stderr at ``level`` in ``log_format``. The level
+    sits on the handler, so the audit logger may stay at INFO for the metrics' counters
+    (server/metrics.py) without its lines printing below ``level``."""
     handler = logging.StreamHandler()
-    handler.setFormatter(JSONFormatter())
+    handler.setFormatter(_FORMATTERS[log_format]())
+    handler.setLevel(level.upper())
     root = logging.getLogger("tokensmith")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -117,6 +117,15 @@ class MemorySessionStore:
         )
         return True
 
+    async def bind_dpop(self, session_id: str, jkt: str) -> str | None:
+        session = self._sessions.get(session_id)
+        if session is None:
+            return None
+        if session.dpop_jkt is None:
+            session = dataclasses.replace(session, dpop_jkt=jkt)
+            self._sessions[session_id] = session
+        return session.dpop_jkt
+
     async def revoke_for_user(self, user_id: str, *, now: float, reason: str) -> list[str]:
         revoked = []
         for session in list(self._sessions.values()):

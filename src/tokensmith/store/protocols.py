@@ -77,6 +77,11 @@ class SessionStore(Protocol):
     async def revoke(self, session_id: str, *, now: float, reason: str) -> bool:
         """Mark revoked; True when this call revoked it (it was not revoked before)."""
 
+    async def bind_dpop(self, session_id: str, jkt: str) -> str | None:
+        """Atomically bind an unbound session to the DPoP key ``jkt`` (RFC 9449 §5);
+        the thumbprint the session is bound to after the call (``jkt``, or the one a
+        concurrent caller set first), None for an unknown session. Never rebinds."""
+
     async def revoke_for_user(self, user_id: str, *, now: float, reason: str) -> list[str]:
         """Revoke every unrevoked session of the user; the ids this call revoked."""
 
@@ -214,7 +219,9 @@ class ClientStore(Protocol):
 
 
 class AssertionReplayStore(Protocol):
-    """Seen ``jti`` values of client assertions (RFC 7523 §3, private_key_jwt)."""
+    """Seen ``jti`` values of client assertions (RFC 7523 §3, private_key_jwt) and of
+    DPoP proofs (RFC 9449 §11.1; keys in the ``dpop:`` namespace). Keys are at most 64
+    characters."""
 
     async def use(self, key: str, *, expires_at: float, now: float) -> bool:
         """Atomically record ``key`` until ``expires_at``; True for exactly one caller

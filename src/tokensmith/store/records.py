@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "DPOP_MODES",
     "AuditRecord",
     "ClientRecord",
     "ConsumeResult",
+    "DPoPMode",
     "InviteRecord",
     "KeyRecord",
     "KeyState",
@@ -24,6 +26,9 @@ __all__ = [
 ]
 
 KeyState = Literal["next", "current", "previous", "retired"]
+#: a client's DPoP mode (RFC 9449): proofs required, accepted, or ignored
+DPoPMode = Literal["required", "optional", "off"]
+DPOP_MODES: tuple[DPoPMode, ...] = ("required", "optional", "off")
 RevocationKind = Literal["jti", "sid", "sub"]
 
 
@@ -64,6 +69,9 @@ class SessionRecord:
     user_agent: str | None = None
     revoked_at: float | None = None
     revoked_reason: str | None = None
+    #: RFC 7638 thumbprint of the DPoP key the family is bound to (RFC 9449 §5); None:
+    #: not bound (its refresh tokens work without a proof)
+    dpop_jkt: str | None = None
 
     def active(self, now: float) -> bool:
         return self.revoked_at is None and now < self.expires_at
@@ -200,6 +208,9 @@ class ClientRecord:
     jwks: str | None = None
     jwks_uri: str | None = None
     disabled_at: float | None = None
+    #: DPoP (RFC 9449): ``required`` (a token request without a proof is refused),
+    #: ``optional`` (a proof binds the token) or ``off`` (a proof is ignored)
+    dpop: DPoPMode = "optional"
 
     @property
     def disabled(self) -> bool:

@@ -189,6 +189,7 @@ def _session(row: Any) -> SessionRecord:
         user_agent=row.user_agent,
         revoked_at=row.revoked_at,
         revoked_reason=row.revoked_reason,
+        dpop_jkt=row.dpop_jkt,
     )
 
 
@@ -210,6 +211,7 @@ class SqlSessionStore(_Sql):
                     user_agent=session.user_agent,
                     revoked_at=session.revoked_at,
                     revoked_reason=session.revoked_reason,
+                    dpop_jkt=session.dpop_jkt,
                 )
             )
             if first_token is not None:
@@ -243,6 +245,22 @@ class SqlSessionStore(_Sql):
                 .values(revoked_at=now, revoked_reason=reason)
             )
             return result.rowcount == 1
+
+        return await self._db.write(run)
+
+    async def bind_dpop(self, session_id: str, jkt: str) -> str | None:
+        def run(conn: Connection) -> str | None:
+            # set only while unbound: of concurrent binders the first wins, the others
+            # read its thumbprint back in the same transaction
+            conn.execute(
+                sessions.update()
+                .where(sessions.c.id == session_id, sessions.c.dpop_jkt.is_(None))
+                .values(dpop_jkt=jkt)
+            )
+            row = conn.execute(
+                sa.select(sessions.c.dpop_jkt).where(sessions.c.id == session_id)
+            ).first()
+            return None if row is None else row.dpop_jkt
 
         return await self._db.write(run)
 

@@ -37,6 +37,7 @@ def _client(row: Any) -> ClientRecord:
         created_at=row.created_at,
         updated_at=row.updated_at,
         disabled_at=row.disabled_at,
+        dpop=row.dpop,
     )
 
 
@@ -58,6 +59,7 @@ class SqlClientStore(_Sql):
             "created_at": client.created_at,
             "updated_at": client.updated_at,
             "disabled_at": client.disabled_at,
+            "dpop": client.dpop,
         }
 
         def run(conn: Connection) -> None:

@@ -61,6 +61,7 @@ sessions = sa.Table(
     sa.Column("user_agent", sa.String(512), nullable=True),
     sa.Column("revoked_at", _Time, nullable=True),
     sa.Column("revoked_reason", sa.String(64), nullable=True),
+    sa.Column("dpop_jkt", sa.String(64), nullable=True),
     sa.Index("ix_sessions_user_id", "user_id"),
 )
 
@@ -173,6 +174,7 @@ clients = sa.Table(
     sa.Column("created_at", _Time, nullable=False),
     sa.Column("updated_at", _Time, nullable=False),
     sa.Column("disabled_at", _Time, nullable=True),
+    sa.Column("dpop", sa.String(16), nullable=False, server_default="optional"),
 )
 
 assertion_replays = sa.Table(

@@ -41,6 +41,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from tokensmith.jose.dpop import DEFAULT_DPOP_ALGORITHMS
+
 from .issuer.config import RESERVED_CLAIMS
 
 ENV_PREFIX = "TOKENSMITH_"
@@ -190,6 +192,25 @@ class Settings(BaseSettings):
         20, ge=1, description="Registrations per client address within the window."
     )
     rate_register_window: Duration = Field(3600, ge=1, description="Registration window.")
+
+    # DPoP (RFC 9449)
+    dpop_algs: StrList = Field(
+        default_factory=lambda: list(DEFAULT_DPOP_ALGORITHMS),
+        description="DPoP proof algorithms accepted (asymmetric only).",
+    )
+    dpop_iat_window: Duration = Field(
+        60, ge=1, le=3600, description="How old a DPoP proof's iat may be."
+    )
+    dpop_leeway: Duration = Field(
+        5, ge=0, le=300, description="Clock skew allowed for a DPoP proof's iat."
+    )
+    dpop_nonce: bool = Field(False, description="Require DPoP server nonces (DPoP-Nonce).")
+    dpop_nonce_period: Duration = Field(
+        300, ge=10, le=86400, description="How long one DPoP server nonce is handed out."
+    )
+    dpop_first_party: Literal["required", "optional", "off"] = Field(
+        "optional", description="DPoP mode of the first-party client (/auth/login)."
+    )
 
     # HTTP
     cookie_mode: bool = Field(

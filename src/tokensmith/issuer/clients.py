@@ -28,12 +28,14 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from tokensmith.jose import ClaimsPolicy, JoseError, JWKSet, jwt
-from tokensmith.store import ClientRecord, DuplicateError, Stores
+from tokensmith.store import ClientRecord, DPoPMode, DuplicateError, Stores
+from tokensmith.store.records import DPOP_MODES
 
 from .accounts import clean_text
 from .audit import AuditLog
 from .client_auth import AUTH_METHODS, ClientAuthenticator, PresentedClient
 from .config import DAY, IssuerConfig
+from .dpop import DPoPBinder, DPoPRequest, bind, bound_jkt, token_type
 from .errors import AuthError, OAuthError
 from .keys import KeyRing
 from .models import RequestContext
@@ -85,6 +87,7 @@ class ClientInfo:
     has_jwks: bool
     created_at: float
     disabled: bool
+    dpop: DPoPMode = "optional"
 
     @property
     def public(self) -> bool:
@@ -105,6 +108,7 @@ class ClientInfo:
             "jwks": self.has_jwks,
             "created_at": self.created_at,
             "disabled": self.disabled,
+            "dpop": self.dpop,
         }
 
 
@@ -125,6 +129,7 @@ class IssuedToken:
     scope: str
     audience: tuple[str, ...]
     issued_token_type: str = ACCESS_TOKEN_TYPE
+    #: "Bearer", or "DPoP" for a token bound to the request's DPoP key (RFC 9449 §5)
     token_type: str = "Bearer"  # noqa: S105 (the RFC 6750 scheme name)
 
 
@@ -143,6 +148,7 @@ def _info(record: ClientRecord) -> ClientInfo:
         has_jwks=record.jwks is not None,
         created_at=record.created_at,
         disabled=record.disabled,
+        dpop=record.dpop,
     )
 
 
@@ -187,9 +193,11 @@ class Clients:
         keys: KeyRing,
         revocations: Revocations,
         audit: AuditLog,
+        dpop: DPoPBinder,
         clock: Callable[[], float],
     ) -> None:
         self.config = config
+        self._dpop = dpop
         self._stores = stores
         self._keys = keys
         self._revocations = revocations
@@ -212,10 +220,12 @@ class Clients:
         cookie_mode: bool = False,
         jwks: Mapping[str, Any] | None = None,
         jwks_uri: str | None = None,
+        dpop: str = "optional",
         ctx: RequestContext = _NO_CONTEXT,
     ) -> NewClient:
-        """Register a client; ``name`` is its ``client_id``. Errors: AuthError
-        ``invalid_client_metadata`` (bad value), ``client_exists``."""
+        """Register a client; ``name`` is its ``client_id``. ``dpop``: ``required``,
+        ``optional`` or ``off`` (RFC 9449; see :mod:`tokensmith.issuer.dpop`). Errors:
+        AuthError ``invalid_client_metadata`` (bad value), ``client_exists``."""
         client_id = name if isinstance(name, str) else ""
         if not _CLIENT_ID.fullmatch(client_id) or _UUID.fullmatch(client_id.lower()):
             raise _bad("the name (client_id) must be 1-64 of A-Z a-z 0-9 . _ : - and not a UUID")
@@ -223,6 +233,9 @@ class Clients:
             raise AuthError("client_exists", f"{client_id!r} is the built-in first-party client")
         if auth_method not in AUTH_METHODS:
             raise _bad(f"auth method must be one of {', '.join(AUTH_METHODS)}")
+        dpop_mode = next((m for m in DPOP_MODES if m == dpop), None)
+        if dpop_mode is None:
+            raise _bad(f"dpop must be one of {', '.join(DPOP_MODES)}")
         grants = _unique(grant_types)
         for grant in grants:
             if grant not in CLIENT_GRANTS:
@@ -288,6 +301,7 @@ class Clients:
             cookie_mode=cookie_mode,
             jwks=jwks_text,
             jwks_uri=jwks_uri,
+            dpop=dpop_mode,
         )
         try:
             await self._stores.clients.create(record)
@@ -395,6 +409,10 @@ class Clients:
                 raise OAuthError("invalid_scope", "a requested scope is not allowed")
         return wanted
 
+    async def _proof_key(self, client: ClientRecord, dpop: DPoPRequest | None) -> str | None:
+        proof = await self._dpop.token_request(dpop, mode=client.dpop)
+        return None if proof is None else proof.jkt
+
     def _ttl(self, client: ClientRecord) -> int:
         return client.access_ttl if client.access_ttl is not None else self.config.access_ttl
 
@@ -428,11 +446,14 @@ class Clients:
         client: ClientRecord,
         scope: str | None = None,
         audiences: Sequence[str] = (),
+        dpop: DPoPRequest | None = None,
         ctx: RequestContext = _NO_CONTEXT,
     ) -> IssuedToken:
-        """RFC 6749 §4.4 for an authenticated client. Errors: unauthorized_client,
-        invalid_scope, invalid_target."""
+        """RFC 6749 §4.4 for an authenticated client; with a DPoP proof the token is
+        bound to its key (per the client's mode). Errors: unauthorized_client,
+        invalid_scope, invalid_target, DPoPProofError."""
         self._check_grant(client, GRANT_CLIENT_CREDENTIALS)
+        jkt = await self._proof_key(client, dpop)
         auds = self._audiences(client, audiences)
         granted = self._scope(client, scope)
         now = int(self._clock())
@@ -442,6 +463,7 @@ class Clients:
         )
         if granted:
             claims["scope"] = " ".join(granted)
+        bind(claims, jkt)
         token = self._sign(claims)
         await self._audit.record(
             "client_token",
@@ -451,7 +473,11 @@ class Clients:
             aud=list(auds),
         )
         return IssuedToken(
-            access_token=token, expires_in=ttl, scope=" ".join(granted), audience=auds
+            access_token=token,
+            expires_in=ttl,
+            scope=" ".join(granted),
+            audience=auds,
+            token_type=token_type(jkt),
         )
 
     async def verify_token(self, token: str) -> dict[str, Any]:
@@ -493,13 +519,16 @@ class Clients:
         requested_token_type: str | None = None,
         scope: str | None = None,
         audiences: Sequence[str] = (),
+        dpop: DPoPRequest | None = None,
         ctx: RequestContext = _NO_CONTEXT,
     ) -> IssuedToken:
         """RFC 8693 token exchange. The subject token must be one of our unrevoked access
         tokens addressed to this client (its ``aud`` holds the client_id) or a
         first-party token; the new token is for an audience the client may call, within
-        its scopes. Errors: invalid_request, unauthorized_client, invalid_grant,
-        invalid_scope, invalid_target."""
+        its scopes. With a DPoP proof the new token is bound to the exchanging client's
+        key (a bound subject token's ``cnf`` is not carried over). Errors:
+        invalid_request, unauthorized_client, invalid_grant, invalid_scope,
+        invalid_target, DPoPProofError."""
         self._check_grant(client, GRANT_TOKEN_EXCHANGE)
         if not subject_token or not subject_token_type:
             raise OAuthError("invalid_request", "subject_token and subject_token_type are required")
@@ -511,6 +540,7 @@ class Clients:
             raise OAuthError("invalid_request", "actor_token and actor_token_type go together")
         if actor_token_type is not None and actor_token_type not in _SUBJECT_TYPES:
             raise OAuthError("invalid_request", "actor_token_type must name an access token")
+        jkt = await self._proof_key(client, dpop)
         auds = self._audiences(client, audiences)
         granted = self._scope(client, scope)
         try:
@@ -543,6 +573,7 @@ class Clients:
         if granted:
             claims["scope"] = " ".join(granted)
         claims["act"] = act
+        bind(claims, jkt)
         token = self._sign(claims)
         await self._audit.record(
             "client_token",
@@ -558,6 +589,7 @@ class Clients:
             expires_in=max(0, exp - now),
             scope=" ".join(granted),
             audience=auds,
+            token_type=token_type(jkt),
         )
 
     async def revoke(
@@ -602,7 +634,8 @@ class Clients:
                     claims = await self.verify_token(token)
                 except AuthError:
                     continue
-                out: dict[str, Any] = {"active": True, "token_type": "Bearer"}
+                jkt = bound_jkt(claims)
+                out: dict[str, Any] = {"active": True, "token_type": token_type(jkt)}
                 for name in (
                     "scope",
                     "client_id",
@@ -616,6 +649,7 @@ class Clients:
                     "sid",
                     "act",
                     "roles",
+                    "cnf",
                 ):
                     if name in claims:
                         out[name] = claims[name]

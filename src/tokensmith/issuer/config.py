@@ -14,11 +14,14 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from tokensmith.jose.algorithms import SIGNING_ALGORITHMS
+from tokensmith.jose.dpop import DEFAULT_DPOP_ALGORITHMS, DPoPPolicy
+from tokensmith.store.records import DPOP_MODES, DPoPMode
 
 __all__ = [
     "DAY",
     "RESERVED_CLAIMS",
     "Argon2Params",
+    "DPoPConfig",
     "IssuerConfig",
     "RateLimitRule",
     "RateLimits",
@@ -111,6 +114,48 @@ class RateLimits:
 
 
 @dataclass(frozen=True)
+class DPoPConfig:
+    """DPoP (RFC 9449) at the server: proofs at the token endpoints and the server's own
+    protected endpoints (``/userinfo``, ``/auth/*`` with an access token).
+
+    - ``algorithms``: the proof algorithms accepted (asymmetric only; announced as
+      ``dpop_signing_alg_values_supported``).
+    - ``max_age`` / ``leeway``: a proof's ``iat`` may be at most ``max_age`` seconds old
+      and ``leeway`` seconds in the future (clock skew, also added to ``max_age``).
+    - ``nonce``: require server nonces (RFC 9449 §8); ``nonce_period``: seconds a nonce
+      is issued for (one is accepted for the period before and after it too).
+    - ``first_party``: the mode of the built-in first-party client (``/auth/login``):
+      ``required``, ``optional`` or ``off`` (registered clients carry their own).
+    """
+
+    algorithms: tuple[str, ...] = DEFAULT_DPOP_ALGORITHMS
+    max_age: int = 60
+    leeway: int = 5
+    nonce: bool = False
+    nonce_period: int = 300
+    first_party: DPoPMode = "optional"
+
+    def __post_init__(self) -> None:
+        algorithms: object = self.algorithms
+        if isinstance(algorithms, str):
+            object.__setattr__(self, "algorithms", tuple(algorithms.split()))
+        else:
+            object.__setattr__(self, "algorithms", tuple(self.algorithms))
+        _positive("dpop max_age", self.max_age)
+        _positive("dpop leeway", self.leeway, zero_ok=True)
+        _positive("dpop nonce_period", self.nonce_period)
+        if self.nonce_period < 10:
+            raise ValueError("dpop nonce_period must be at least 10 seconds")
+        if self.first_party not in DPOP_MODES:
+            raise ValueError("dpop first_party must be 'required', 'optional' or 'off'")
+        self.policy()  # refuses symmetric, unknown or no algorithms, a leeway over 300 s
+
+    def policy(self) -> DPoPPolicy:
+        """The proof checks of jose.dpop for these settings."""
+        return DPoPPolicy(algorithms=self.algorithms, max_age=self.max_age, leeway=self.leeway)
+
+
+@dataclass(frozen=True)
 class IssuerConfig:
     """Everything the issuer needs to know, as one value.
 
@@ -140,6 +185,7 @@ class IssuerConfig:
     - ``setup_token_ttl``: lifetime of the one-time first-admin setup token.
     - ``invite_ttl``: default lifetime of an invite.
     - ``username_max``: the longest accepted username.
+    - ``dpop``: see :class:`DPoPConfig`.
     """
 
     issuer: str
@@ -164,6 +210,7 @@ class IssuerConfig:
     setup_token_ttl: int = DAY
     invite_ttl: int = 7 * DAY
     username_max: int = 64
+    dpop: DPoPConfig = field(default_factory=DPoPConfig)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__

@@ -23,11 +23,24 @@
 - :class:`OAuthError` carries an RFC 6749 §5.2 ``error`` (``invalid_request``,
   ``invalid_grant``, ``invalid_client``, ``unauthorized_client``,
   ``unsupported_grant_type``, ``invalid_scope``) for the token and refresh endpoints.
+
+- DPoP (RFC 9449): :class:`DPoPProofError` (an :class:`OAuthError`) at the token
+  endpoints, ``invalid_dpop_proof`` or ``use_dpop_nonce`` (§5, §8);
+  :class:`DPoPAuthError` (an :class:`AuthError`) at the server's protected endpoints,
+  ``invalid_token``, ``invalid_dpop_proof`` or ``use_dpop_nonce`` (§7.1, §9). Both carry
+  the server ``nonce`` to send as ``DPoP-Nonce`` (None when nonces are off).
 """
 
 from __future__ import annotations
 
-__all__ = ["AuthError", "MasterKeyError", "OAuthError", "RateLimitedError"]
+__all__ = [
+    "AuthError",
+    "DPoPAuthError",
+    "DPoPProofError",
+    "MasterKeyError",
+    "OAuthError",
+    "RateLimitedError",
+]
 
 
 class AuthError(Exception):
@@ -65,3 +78,26 @@ class OAuthError(Exception):
 class MasterKeyError(Exception):
     """The stored signing keys do not decrypt with this master key (a wrong
     ``TOKENSMITH_MASTER_KEY`` or key file). Raised by ``Issuer.open``; fatal at start."""
+
+
+class DPoPProofError(OAuthError):
+    """A token request's DPoP proof is refused (RFC 9449 §5): ``invalid_dpop_proof``, or
+    ``use_dpop_nonce`` when the server nonce is missing or stale (§8)."""
+
+    def __init__(self, error: str, description: str, *, nonce: str | None = None) -> None:
+        super().__init__(error, description)
+        self.nonce = nonce
+
+
+class DPoPAuthError(AuthError):
+    """A request to a protected endpoint of the server is refused for DPoP reasons
+    (RFC 9449 §7.1): ``invalid_token`` (a bound token sent as Bearer, or an unbound one as
+    DPoP), ``invalid_dpop_proof`` or ``use_dpop_nonce``. ``algs``: the accepted proof
+    algorithms, for the ``WWW-Authenticate: DPoP`` challenge."""
+
+    def __init__(
+        self, code: str, message: str, *, algs: tuple[str, ...], nonce: str | None = None
+    ) -> None:
+        super().__init__(code, message)
+        self.algs = algs
+        self.nonce = nonce

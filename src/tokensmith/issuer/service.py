@@ -18,6 +18,7 @@ from typing import Any
 
 from tokensmith.jose import ClaimsPolicy, JoseError, jwt
 from tokensmith.store import (
+    DPoPMode,
     DuplicateError,
     InviteRecord,
     RefreshTokenRecord,
@@ -38,7 +39,8 @@ from .accounts import (
 from .audit import AuditLog
 from .clients import Clients
 from .config import DAY, IssuerConfig, RateLimitRule
-from .errors import AuthError, OAuthError, RateLimitedError
+from .dpop import DPoPBinder, DPoPRequest, bound_jkt, token_type
+from .errors import AuthError, DPoPProofError, OAuthError, RateLimitedError
 from .keys import KeyRing, LoadedKey, derive_key
 from .models import (
     AccessClaims,
@@ -124,6 +126,13 @@ class Issuer:
         )
         self._audit = AuditLog(stores.audit, clock=clock)
         self._revocations = Revocations(stores.revocations, clock=clock)
+        #: DPoP proofs, replay and server nonces (RFC 9449, issue 9)
+        self.dpop = DPoPBinder(
+            config.dpop,
+            replays=stores.assertion_replays,
+            nonce_key=derive_key(master_key, "dpop-nonce"),
+            clock=clock,
+        )
         #: OAuth clients, client_credentials, token exchange, introspection (issue 6)
         self.clients = Clients(
             config=config,
@@ -131,6 +140,7 @@ class Issuer:
             keys=self._keys,
             revocations=self._revocations,
             audit=self._audit,
+            dpop=self.dpop,
             clock=clock,
         )
 
@@ -272,12 +282,16 @@ class Issuer:
         username: str,
         password: str,
         client_id: str | None = None,
+        dpop: DPoPRequest | None = None,
         ctx: RequestContext = _NO_CONTEXT,
     ) -> TokenPair:
         """Check the password and start a session. Unknown user and wrong password give
         the same ``invalid_credentials`` after the same work (S26). Errors:
         invalid_credentials, account_disabled, rate_limited; OAuthError("invalid_client")
-        for a ``client_id`` other than the first-party client (checked before anything)."""
+        for a ``client_id`` other than the first-party client (checked before anything).
+        With a DPoP proof (``dpop``) the session and its tokens are bound to the proof's
+        key (RFC 9449 §5); DPoPProofError for a bad proof, or none when the first-party
+        client requires one (checked before the password)."""
         client = client_id or self.config.first_party_client_id
         if client != self.config.first_party_client_id:
             raise OAuthError("invalid_client", f"unknown client {client[:64]!r}")
@@ -285,6 +299,7 @@ class Issuer:
         account = f"account:{key}"
         address = None if ctx.ip is None else f"address:{ctx.ip}"
         await self._check_rate(account, address)
+        proof = await self.dpop.token_request(dpop, mode=self.config.dpop.first_party)
         if (
             not isinstance(password, str)
             or len(password) > LOGIN_PASSWORD_CEILING
@@ -326,7 +341,9 @@ class Issuer:
         if self.passwords.needs_rehash(user.password_hash):
             new_hash = await self.passwords.hash(password)
             await self._stores.users.set_password(user.id, new_hash, now=self._clock())
-        pair = await self._start_session(user, client_id=client, ctx=ctx)
+        pair = await self._start_session(
+            user, client_id=client, ctx=ctx, jkt=None if proof is None else proof.jkt
+        )
         await self._audit.record(
             "login_ok",
             user_id=user.id,
@@ -397,7 +414,7 @@ class Issuer:
     # ---- tokens and sessions ---------------------------------------------------------
 
     async def _start_session(
-        self, user: UserRecord, *, client_id: str, ctx: RequestContext
+        self, user: UserRecord, *, client_id: str, ctx: RequestContext, jkt: str | None
     ) -> TokenPair:
         now = self._clock()
         session = SessionRecord(
@@ -410,6 +427,7 @@ class Issuer:
             expires_at=now + self.config.refresh_absolute_ttl,
             ip=storable(ctx.ip, 64),
             user_agent=storable(ctx.user_agent, 512),
+            dpop_jkt=jkt,
         )
         raw = new_refresh_token()
         token = RefreshTokenRecord(
@@ -420,21 +438,28 @@ class Issuer:
             expires_at=min(now + self.config.refresh_idle_ttl, session.expires_at),
         )
         await self._stores.sessions.create(session, first_token=token)
-        return self._pair(user, session, raw, token.expires_at, now)
+        return self._pair(user, session, raw, token.expires_at, now, jkt)
 
     def _pair(
-        self, user: UserRecord, session: SessionRecord, raw: str, refresh_expires: float, now: float
+        self,
+        user: UserRecord,
+        session: SessionRecord,
+        raw: str,
+        refresh_expires: float,
+        now: float,
+        jkt: str | None,
     ) -> TokenPair:
         return TokenPair(
-            access_token=self._mint(user, session, now),
+            access_token=self._mint(user, session, now, jkt),
             expires_in=self.config.access_ttl,
             refresh_token=raw,
             refresh_expires_in=max(0, int(refresh_expires - now)),
             session_id=session.id,
             scope=session.scope,
+            token_type=token_type(jkt),
         )
 
-    def _mint(self, user: UserRecord, session: SessionRecord, now: float) -> str:
+    def _mint(self, user: UserRecord, session: SessionRecord, now: float, jkt: str | None) -> str:
         key = self._keys.signing_key
         claims = access_claims(
             issuer=self.config.issuer,
@@ -448,6 +473,7 @@ class Issuer:
             roles=user.roles,
             auth_time=int(session.created_at),
             extra=self.config.extra_claims,
+            jkt=jkt,
         )
         return jwt.encode(
             claims, key, alg=self._keys.signing_alg, typ="at+jwt", header={"kid": key.kid}
@@ -458,13 +484,19 @@ class Issuer:
         *,
         refresh_token: str,
         client_id: str | None = None,
+        dpop: DPoPRequest | None = None,
         ctx: RequestContext = _NO_CONTEXT,
     ) -> TokenPair:
         """Rotate (S25): consume the token atomically, issue its child in the same session.
         A retry of the just-consumed token within ``refresh_grace`` gets the same child;
         reuse outside it, or of any older ancestor, revokes the whole session and denies
         its access tokens. Errors: OAuthError("invalid_grant") for unknown, expired,
-        consumed or revoked tokens, or a token of another client (``client_id``)."""
+        consumed or revoked tokens, or a token of another client (``client_id``).
+
+        DPoP (RFC 9449 §5): a session bound to a key refreshes only with a proof of that
+        key (DPoPProofError ``invalid_dpop_proof`` without one, ``invalid_grant`` with
+        another key's), checked before the token is consumed, so a thief without the key
+        cannot burn it. A proof on an unbound session binds it from then on."""
         if not looks_like_refresh_token(refresh_token):
             raise _invalid_grant("the refresh token is malformed")
         now = self._clock()
@@ -486,6 +518,11 @@ class Issuer:
         if user is None or user.disabled:
             await self._end_session(session.id, reason="user_disabled")
             raise _invalid_grant("the account is disabled")
+        jkt: str | None = None
+        if record.consumed_at is None or now - record.consumed_at <= self.config.refresh_grace:
+            # a token consumed before the grace window is reuse whatever the proof: the
+            # consume below revokes the family (S25)
+            jkt = await self._refresh_binding(session, dpop)
         child_raw = self._refresh.child_of(refresh_token)
         child = RefreshTokenRecord(
             token_hash=hash_secret(child_raw),
@@ -526,7 +563,37 @@ class Issuer:
             user_agent=ctx.user_agent,
             grace_retry=not result.won,
         )
-        return self._pair(user, session, child_raw, child_expires, now)
+        return self._pair(user, session, child_raw, child_expires, now, jkt)
+
+    def _dpop_mode(self, client_id: str) -> DPoPMode:
+        # sessions belong to the first-party client (the only one that logs users in)
+        if client_id == self.config.first_party_client_id:
+            return self.config.dpop.first_party
+        return "optional"
+
+    async def _refresh_binding(
+        self, session: SessionRecord, dpop: DPoPRequest | None
+    ) -> str | None:
+        """The key the refreshed tokens are bound to (None: unbound), after checking the
+        proof against the session's binding; binds an unbound session to a proof's key."""
+        if session.dpop_jkt is not None and (dpop is None or not dpop.proofs):
+            raise DPoPProofError(
+                "invalid_dpop_proof",
+                "this refresh token is DPoP-bound: send a proof of its key",
+                nonce=self.dpop.nonce(),
+            )
+        mode: DPoPMode = "required"
+        if session.dpop_jkt is None:
+            mode = self._dpop_mode(session.client_id)
+        proof = await self.dpop.token_request(dpop, mode=mode)
+        if proof is None:
+            return None
+        bound = session.dpop_jkt
+        if bound is None:
+            bound = await self._stores.sessions.bind_dpop(session.id, proof.jkt)
+        if bound != proof.jkt:
+            raise _invalid_grant("the refresh token is bound to another DPoP key")
+        return proof.jkt
 
     async def _end_session(self, session_id: str, *, reason: str) -> bool:
         now = self._clock()
@@ -696,16 +763,21 @@ class Issuer:
             raise AuthError("invalid_token", f"the access token is not valid: {exc.code}") from None
         return dict(verified.claims)
 
-    async def authenticate(self, access_token: str) -> AccessClaims:
+    async def authenticate(
+        self, access_token: str, *, dpop: DPoPRequest | None = None
+    ) -> AccessClaims:
         """Verify one of our access tokens (signature with our keys, ``typ: at+jwt``,
         iss, aud, exp) and check the denylist (jti, sid, per-user not-before).
-        Errors: AuthError("invalid_token")."""
+        ``dpop``: the request when the token came with the DPoP scheme (None: Bearer); a
+        DPoP-bound token needs it, with a proof of its key (RFC 9449 §7).
+        Errors: AuthError("invalid_token"), DPoPAuthError."""
         if not isinstance(access_token, str):
             raise AuthError("invalid_token", "the access token must be a string")
         claims = await self._verify(access_token)
         reason = await self._revocations.denies(claims)
         if reason is not None:
             raise AuthError("invalid_token", "the access token has been revoked")
+        await self.dpop.resource_request(dpop, access_token=access_token, jkt=bound_jkt(claims))
         try:
             roles = claims.get("roles", [])
             return AccessClaims(
@@ -763,8 +835,10 @@ class Issuer:
                 "roles",
                 "auth_time",
                 "preferred_username",
+                "cnf",
             ],
             "tokensmith_revocation_feed_endpoint": f"{base}/auth/revocations",
+            "dpop_signing_alg_values_supported": list(self.dpop.algorithms),
             # grants, client authentication methods and algorithms, introspection
             **self.clients.metadata(base),
         }

@@ -17,6 +17,8 @@ from typing import Any
 
 from tokensmith.jose.encoding import b64url_encode
 
+from .dpop import bind
+
 __all__ = [
     "RefreshSecrets",
     "access_claims",
@@ -63,8 +65,10 @@ def access_claims(
     roles: tuple[str, ...],
     auth_time: int,
     extra: Mapping[str, Any],
+    jkt: str | None = None,
 ) -> dict[str, Any]:
-    """RFC 9068 claims of one access token."""
+    """RFC 9068 claims of one access token; with ``jkt`` it is DPoP-bound
+    (``cnf.jkt``, RFC 9449 §6.1)."""
     claims: dict[str, Any] = dict(extra)
     claims.update(
         {
@@ -83,4 +87,5 @@ def access_claims(
     )
     if scope:
         claims["scope"] = scope
+    bind(claims, jkt)
     return claims

@@ -97,7 +97,8 @@ def create_app(settings: Settings, *, issuer: Issuer | None = None) -> FastAPI:
             allow_origins=list(settings.origins),
             allow_credentials=True,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
+            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "DPoP"],
+            expose_headers=["DPoP-Nonce"],
             max_age=600,
         )
     app.add_middleware(

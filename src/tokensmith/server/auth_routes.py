@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from ..issuer.errors import AuthError
 from ..issuer.service import AccessClaims, TokenPair, UserInfo
 from . import cookies
-from .deps import access_claims, context, issuer_of, settings_of
+from .deps import access_claims, context, dpop_headers, dpop_request, issuer_of, settings_of
 from .errors import NO_STORE
 from .models import (
     CountResponse,
@@ -40,7 +40,9 @@ def _user(info: UserInfo) -> UserResponse:
 
 
 def _token_response(request: Request, pair: TokenPair) -> JSONResponse:
-    """The login/refresh answer; in cookie mode the refresh token goes only in the cookie."""
+    """The login/refresh answer; in cookie mode the refresh token goes only in the cookie.
+    ``token_type`` is ``DPoP`` for tokens bound to the request's DPoP key."""
+    headers = {**NO_STORE, **dpop_headers(request)}
     if not settings_of(request).cookie_mode:
         body = TokenResponse(
             access_token=pair.access_token,
@@ -49,7 +51,7 @@ def _token_response(request: Request, pair: TokenPair) -> JSONResponse:
             refresh_token=pair.refresh_token,
             refresh_expires_in=pair.refresh_expires_in,
         )
-        return JSONResponse(body.model_dump(exclude_none=True), headers=NO_STORE)
+        return JSONResponse(body.model_dump(exclude_none=True), headers=headers)
     csrf = cookies.new_csrf_token()
     body = TokenResponse(
         access_token=pair.access_token,
@@ -58,7 +60,7 @@ def _token_response(request: Request, pair: TokenPair) -> JSONResponse:
         refresh_expires_in=pair.refresh_expires_in,
         csrf_token=csrf,
     )
-    response = JSONResponse(body.model_dump(exclude_none=True), headers=NO_STORE)
+    response = JSONResponse(body.model_dump(exclude_none=True), headers=headers)
     cookies.set_session_cookies(
         response,
         refresh_token=pair.refresh_token,
@@ -91,12 +93,16 @@ async def setup(body: SetupRequest, request: Request) -> UserResponse:
 
 @router.post("/auth/login", response_model=TokenResponse, response_model_exclude_none=True)
 async def login(body: Credentials, request: Request) -> JSONResponse:
-    """Check the password and start a session of the first-party client."""
+    """Check the password and start a session of the first-party client. With a ``DPoP``
+    proof header (RFC 9449) the tokens are bound to its key (``token_type: DPoP``)."""
     settings = settings_of(request)
     if settings.cookie_mode:
         cookies.check_origin(request, settings.origins, required=False)
     pair = await issuer_of(request).login(
-        username=body.username, password=body.password, ctx=context(request)
+        username=body.username,
+        password=body.password,
+        dpop=dpop_request(request),
+        ctx=context(request),
     )
     return _token_response(request, pair)
 
@@ -106,7 +112,8 @@ async def refresh(request: Request, body: RefreshRequest | None = None) -> JSONR
     """Rotate a refresh token: the old one is consumed, a new pair comes back.
 
     In cookie mode the token comes from the ``__Host-`` cookie, with the ``X-CSRF-Token``
-    header and an allowed ``Origin``."""
+    header and an allowed ``Origin``. A DPoP-bound session needs a ``DPoP`` proof of its
+    key."""
     settings = settings_of(request)
     if settings.cookie_mode:
         if body is not None and body.refresh_token is not None:
@@ -118,7 +125,9 @@ async def refresh(request: Request, body: RefreshRequest | None = None) -> JSONR
         if body is None or body.refresh_token is None:
             raise AuthError("invalid_request", "refresh_token is required")
         token = body.refresh_token
-    pair = await issuer_of(request).refresh(refresh_token=token, ctx=context(request))
+    pair = await issuer_of(request).refresh(
+        refresh_token=token, dpop=dpop_request(request), ctx=context(request)
+    )
     return _token_response(request, pair)
 
 

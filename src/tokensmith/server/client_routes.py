@@ -29,7 +29,7 @@ from ..issuer.clients import (
 )
 from ..issuer.errors import AuthError, OAuthError
 from ..store import ClientRecord
-from .deps import access_claims, context, issuer_of
+from .deps import access_claims, context, dpop_headers, dpop_request, issuer_of
 from .errors import NO_STORE
 from .oauth_routes import _OAUTH_ERRORS, _form_body, read_form
 
@@ -107,9 +107,12 @@ async def client_grant(request: Request, form: dict[str, str], grant_type: str) 
             client=client,
             scope=form.get("scope"),
             audiences=_audiences(form),
+            dpop=dpop_request(request),
             ctx=context(request),
         )
-        return JSONResponse(_token_body(issued, exchange=False), headers=NO_STORE)
+        return JSONResponse(
+            _token_body(issued, exchange=False), headers={**NO_STORE, **dpop_headers(request)}
+        )
     assert grant_type == GRANT_TOKEN_EXCHANGE
     issued = await clients.exchange(
         client=client,
@@ -120,9 +123,12 @@ async def client_grant(request: Request, form: dict[str, str], grant_type: str) 
         requested_token_type=form.get("requested_token_type"),
         scope=form.get("scope"),
         audiences=_audiences(form),
+        dpop=dpop_request(request),
         ctx=context(request),
     )
-    return JSONResponse(_token_body(issued, exchange=True), headers=NO_STORE)
+    return JSONResponse(
+        _token_body(issued, exchange=True), headers={**NO_STORE, **dpop_headers(request)}
+    )
 
 
 def client_authenticates(request: Request, form: dict[str, str]) -> bool:
@@ -180,6 +186,7 @@ class ClientCreate(BaseModel):
     cookie_mode: bool = False
     jwks: dict[str, Any] | None = None
     jwks_uri: str | None = Field(None, max_length=2048)
+    dpop: str = Field("optional", max_length=16)
 
 
 async def _require_admin(request: Request) -> None:
@@ -210,6 +217,7 @@ async def create_client(request: Request, body: ClientCreate) -> JSONResponse:
         cookie_mode=body.cookie_mode,
         jwks=body.jwks,
         jwks_uri=body.jwks_uri,
+        dpop=body.dpop,
         ctx=context(request),
     )
     return JSONResponse(_created(new), status_code=201, headers=NO_STORE)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..issuer.config import Argon2Params, IssuerConfig, RateLimitRule, RateLimits
+from ..issuer.config import Argon2Params, DPoPConfig, IssuerConfig, RateLimitRule, RateLimits
 from ..issuer.service import Issuer
 from ..settings import Settings, SettingsError
 from ..store import Stores, open_stores
@@ -68,6 +68,14 @@ def issuer_config(settings: Settings) -> IssuerConfig:
             setup_token_ttl=settings.setup_token_ttl,
             invite_ttl=settings.invite_ttl,
             username_max=settings.username_max,
+            dpop=DPoPConfig(
+                algorithms=tuple(settings.dpop_algs),
+                max_age=settings.dpop_iat_window,
+                leeway=settings.dpop_leeway,
+                nonce=settings.dpop_nonce,
+                nonce_period=settings.dpop_nonce_period,
+                first_party=settings.dpop_first_party,
+            ),
         )
     except (TypeError, ValueError) as exc:
         raise SettingsError([f"settings: {exc}"]) from None

@@ -6,6 +6,7 @@ import hmac
 
 from fastapi import Request
 
+from ..issuer.dpop import DPoPRequest
 from ..issuer.errors import AuthError
 from ..issuer.service import AccessClaims, Issuer, RequestContext
 from ..settings import Settings
@@ -48,8 +49,32 @@ def bearer_token(request: Request) -> str:
     return token
 
 
+def dpop_request(request: Request) -> DPoPRequest:
+    """The request's ``DPoP`` headers, method and public URL (RFC 9449 §4.3: ``htu`` is
+    compared with the issuer URL plus the path, never with the request's ``Host``)."""
+    return DPoPRequest(
+        proofs=tuple(request.headers.getlist("dpop")),
+        method=request.method,
+        url=settings_of(request).issuer_url.rstrip("/") + request.url.path,
+    )
+
+
+def dpop_headers(request: Request) -> dict[str, str]:
+    """``DPoP-Nonce`` for a token endpoint's answer when server nonces are on (§8)."""
+    nonce = issuer_of(request).dpop.nonce()
+    return {} if nonce is None else {"DPoP-Nonce": nonce}
+
+
 async def access_claims(request: Request) -> AccessClaims:
-    """The verified claims of the request's access token (signature, expiry, denylist)."""
+    """The verified claims of the request's access token (signature, expiry, denylist),
+    sent as ``Bearer`` or, DPoP-bound, as ``DPoP`` with a proof (RFC 9449 §7)."""
+    header = request.headers.get("authorization")
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() == "dpop":
+        token = token.strip()
+        if not token or " " in token:
+            raise AuthError("invalid_token", "the Authorization header is not 'DPoP <token>'")
+        return await issuer_of(request).authenticate(token, dpop=dpop_request(request))
     return await issuer_of(request).authenticate(bearer_token(request))
 
 

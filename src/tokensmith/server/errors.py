@@ -22,7 +22,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..issuer.errors import AuthError, OAuthError, RateLimitedError
+from ..issuer.errors import (
+    AuthError,
+    DPoPAuthError,
+    DPoPProofError,
+    OAuthError,
+    RateLimitedError,
+)
 
 log = logging.getLogger("tokensmith.server")
 
@@ -35,6 +41,8 @@ AUTH_STATUS: Mapping[str, int] = MappingProxyType(
         "invalid_credentials": 401,
         "invalid_token": 401,
         "unauthorized": 401,
+        "invalid_dpop_proof": 401,
+        "use_dpop_nonce": 401,
         "invalid_setup_token": 403,
         "account_disabled": 403,
         "registration_closed": 403,
@@ -110,7 +118,9 @@ def auth_error_response(request: Request, exc: AuthError) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimitedError):
         headers["Retry-After"] = str(exc.retry_after)
-    if exc.code == "invalid_token":
+    if isinstance(exc, DPoPAuthError):
+        headers.update(dpop_challenge(exc))
+    elif exc.code == "invalid_token":
         headers["WWW-Authenticate"] = bearer_challenge("invalid_token", exc.message)
     elif exc.code == "unauthorized":
         headers["WWW-Authenticate"] = 'Bearer realm="tokensmith"'
@@ -122,12 +132,33 @@ def oauth_error_response(request: Request, exc: OAuthError) -> JSONResponse:
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="tokensmith"'
+    if isinstance(exc, DPoPProofError) and exc.nonce is not None:
+        headers["DPoP-Nonce"] = exc.nonce
     return error_response(request, status, exc.error, exc.description or exc.error, headers)
 
 
+def _quotable(description: str) -> str:
+    return description.replace("\\", "").replace('"', "'")
+
+
 def bearer_challenge(error: str, description: str) -> str:
-    safe = description.replace("\\", "").replace('"', "'")
+    safe = _quotable(description)
     return f'Bearer realm="tokensmith", error="{error}", error_description="{safe}"'
+
+
+def dpop_challenge(exc: DPoPAuthError) -> dict[str, str]:
+    """RFC 9449 §7.1: ``WWW-Authenticate: DPoP`` with the accepted ``algs`` and the
+    error; ``DPoP-Nonce`` with a fresh nonce when server nonces are on (§9)."""
+    safe = _quotable(exc.message)
+    headers = {
+        "WWW-Authenticate": (
+            f'DPoP realm="tokensmith", algs="{" ".join(exc.algs)}", '
+            f'error="{exc.code}", error_description="{safe}"'
+        )
+    }
+    if exc.nonce is not None:
+        headers["DPoP-Nonce"] = exc.nonce
+    return headers
 
 
 def validation_message(exc: RequestValidationError) -> str:

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 
 from ..issuer.clients import CLIENT_GRANTS
 from ..issuer.errors import OAuthError
-from .deps import context, issuer_of, settings_of
+from .deps import context, dpop_headers, dpop_request, issuer_of, settings_of
 from .errors import NO_STORE
 from .models import OAuthErrorResponse
 
@@ -112,7 +112,8 @@ def _client_id(request: Request, form: dict[str, str]) -> str | None:
 async def token(request: Request) -> JSONResponse:
     """grant_type=refresh_token: rotate a refresh token (RFC 6749 §6);
     client_credentials (RFC 6749 §4.4) and token exchange (RFC 8693) for registered
-    clients (see docs/service-to-service.md)."""
+    clients (see docs/service-to-service.md). Every grant takes a ``DPoP`` proof header
+    (RFC 9449): the token is bound to its key and ``token_type`` is ``DPoP``."""
     form = await read_form(request)
     grant_type = form.get("grant_type")
     if not grant_type:
@@ -135,7 +136,10 @@ async def token(request: Request) -> JSONResponse:
         if set(scope.split()) != granted:
             raise OAuthError("invalid_scope", "the scope cannot be changed on refresh")
     pair = await issuer_of(request).refresh(
-        refresh_token=refresh_token, client_id=client_id, ctx=context(request)
+        refresh_token=refresh_token,
+        client_id=client_id,
+        dpop=dpop_request(request),
+        ctx=context(request),
     )
     body: dict[str, Any] = {
         "access_token": pair.access_token,
@@ -146,7 +150,7 @@ async def token(request: Request) -> JSONResponse:
     }
     if pair.scope:
         body["scope"] = pair.scope
-    return JSONResponse(body, headers=NO_STORE)
+    return JSONResponse(body, headers={**NO_STORE, **dpop_headers(request)})
 
 
 @router.post(

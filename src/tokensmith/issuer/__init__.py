@@ -3,8 +3,16 @@ key lifecycle, minting and revocation. Imports jose and store; never a web frame
 
 from __future__ import annotations
 
-from .config import Argon2Params, IssuerConfig, RateLimitRule, RateLimits
-from .errors import AuthError, MasterKeyError, OAuthError, RateLimitedError
+from .config import Argon2Params, DPoPConfig, IssuerConfig, RateLimitRule, RateLimits
+from .dpop import DPoPRequest
+from .errors import (
+    AuthError,
+    DPoPAuthError,
+    DPoPProofError,
+    MasterKeyError,
+    OAuthError,
+    RateLimitedError,
+)
 from .service import (
     AccessClaims,
     AuditEvent,
@@ -22,6 +30,10 @@ __all__ = [
     "Argon2Params",
     "AuditEvent",
     "AuthError",
+    "DPoPAuthError",
+    "DPoPConfig",
+    "DPoPProofError",
+    "DPoPRequest",
     "Issuer",
     "IssuerConfig",
     "KeyInfo",

@@ -10,9 +10,18 @@ from typing import Any
 
 import pytest
 
-from tokensmith.jose import JWK, dpop, jws
+from tokensmith.jose import JWK, dpop, jws, jwt
 from tokensmith.jose.encoding import b64url_encode
 from tokensmith.jose.errors import DPoPError
+from tokensmith.resource import (
+    AccessTokenVerifier,
+    DPoPNonces,
+    DPoPOptions,
+    DPoPRequest,
+    SenderConstrainedError,
+    UnboundTokenError,
+    VerifierOptions,
+)
 
 NOW = 1_800_000_000
 URL = "https://api.example.com/orders"
@@ -189,3 +198,90 @@ def test_s24_oversized_proof_refused_before_parsing(es256: JWK) -> None:
     proof = _forge(es256, header, _claims(pad="x" * 10_000))
     with _refused("dpop_invalid_proof"):
         _verify(proof)
+
+
+# ---- API side (tokensmith.resource) ---------------------------------------------------
+
+ISSUER = "https://id.example"
+AUDIENCE = "orders-api"
+
+
+def _api(issuer_key: JWK, **dpop_options: Any) -> AccessTokenVerifier:
+    return AccessTokenVerifier(
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        keys=issuer_key,
+        options=VerifierOptions(now=lambda: NOW, dpop=DPoPOptions(**dpop_options)),
+    )
+
+
+def _bound(issuer_key: JWK, client: JWK) -> str:
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "u1", "iat": NOW, "exp": NOW + 600}
+    return jwt.encode({**claims, "cnf": {"jkt": client.thumbprint()}}, issuer_key, typ="at+jwt")
+
+
+def _dpop(client: JWK, token: str, **kwargs: Any) -> DPoPRequest:
+    proof = dpop.make_proof(client, htm="GET", htu=URL, iat=NOW, access_token=token, **kwargs)
+    return DPoPRequest(proof=proof, method="GET", url=URL)
+
+
+def test_s24_api_bound_token_sent_as_bearer_refused(es256: JWK, ed25519: JWK) -> None:
+    api = _api(es256)
+    token = _bound(es256, ed25519)
+    assert api.verify(token, dpop=_dpop(ed25519, token)).jkt == ed25519.thumbprint()
+    with pytest.raises(SenderConstrainedError):
+        api.verify(token)  # even though its DPoP result is cached
+
+
+def test_s24_api_bound_token_without_proof_refused(es256: JWK, ed25519: JWK) -> None:
+    token = _bound(es256, ed25519)
+    with _refused("dpop_invalid_proof"):
+        _api(es256).verify(token, dpop=DPoPRequest(proof=None, method="GET", url=URL))
+
+
+def test_s24_api_proof_by_another_key_refused(es256: JWK, ed25519: JWK, rs256: JWK) -> None:
+    token = _bound(es256, ed25519)
+    with _refused("dpop_jkt_mismatch"):
+        _api(es256).verify(token, dpop=_dpop(rs256, token))
+
+
+def test_s24_api_replayed_proof_refused(es256: JWK, ed25519: JWK) -> None:
+    api = _api(es256)
+    token = _bound(es256, ed25519)
+    request = _dpop(ed25519, token)
+    api.verify(token, dpop=request)
+    with _refused("dpop_replayed"):
+        api.verify(token, dpop=request)
+
+
+def test_s24_api_proof_for_another_token_refused(es256: JWK, ed25519: JWK) -> None:
+    token = _bound(es256, ed25519)
+    with _refused("dpop_ath_mismatch"):
+        _api(es256).verify(token, dpop=_dpop(ed25519, token + "x"))
+
+
+def test_s24_api_unbound_token_with_dpop_scheme_refused(es256: JWK, ed25519: JWK) -> None:
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "u1", "iat": NOW, "exp": NOW + 600}
+    token = jwt.encode(claims, es256, typ="at+jwt")
+    with pytest.raises(UnboundTokenError):
+        _api(es256).verify(token, dpop=_dpop(ed25519, token))
+
+
+def test_s24_api_missing_or_stale_nonce_refused(es256: JWK, ed25519: JWK) -> None:
+    nonces = DPoPNonces(b"s" * 32, window=60)
+    api = _api(es256, nonces=nonces)
+    token = _bound(es256, ed25519)
+    with _refused("use_dpop_nonce"):
+        api.verify(token, dpop=_dpop(ed25519, token))
+    with _refused("use_dpop_nonce"):
+        api.verify(token, dpop=_dpop(ed25519, token, nonce=nonces.current(NOW - 120)))
+    assert api.verify(token, dpop=_dpop(ed25519, token, nonce=nonces.current(NOW))).jkt
+
+
+def test_s24_api_cached_token_still_needs_a_fresh_proof(es256: JWK, ed25519: JWK) -> None:
+    api = _api(es256)
+    token = _bound(es256, ed25519)
+    api.verify(token, dpop=_dpop(ed25519, token))
+    assert api.cache is not None
+    with _refused("dpop_jkt_mismatch"):
+        api.verify(token, dpop=_dpop(JWK.generate("ES256"), token))

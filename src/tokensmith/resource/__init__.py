@@ -7,8 +7,11 @@ Django. Imports :mod:`tokensmith.jose` and ``httpx`` only; each framework adapte
 when it is imported itself.
 """
 
+from .challenge import DPoPChallenge
 from .denylist import Denylist
+from .dpop import DPoPNonces, DPoPOptions, DPoPRequest, MemoryReplayCache, ReplayCache
 from .errors import (
+    DPoPRequiredError,
     FeedUnavailableError,
     FetchError,
     InsufficientScopeError,
@@ -17,15 +20,22 @@ from .errors import (
     RevokedError,
     SenderConstrainedError,
     UnavailableError,
+    UnboundTokenError,
 )
 from .feed import FeedOptions, RevocationFeed
 from .fetch import FetchLimits
 from .jwks import KeySetOptions, RemoteKeySet
+from .request import RequestParts
 from .verifier import AccessToken, AccessTokenVerifier, VerifierOptions, check_access
 
 __all__ = [
     "AccessToken",
     "AccessTokenVerifier",
+    "DPoPChallenge",
+    "DPoPNonces",
+    "DPoPOptions",
+    "DPoPRequest",
+    "DPoPRequiredError",
     "Denylist",
     "FeedOptions",
     "FeedUnavailableError",
@@ -34,12 +44,16 @@ __all__ = [
     "InsufficientScopeError",
     "KeySetOptions",
     "KeySetUnavailableError",
+    "MemoryReplayCache",
     "MissingTokenError",
     "RemoteKeySet",
+    "ReplayCache",
+    "RequestParts",
     "RevocationFeed",
     "RevokedError",
     "SenderConstrainedError",
     "UnavailableError",
+    "UnboundTokenError",
     "VerifierOptions",
     "check_access",
 ]

@@ -4,9 +4,12 @@
 
     app.add_middleware(BearerAuthMiddleware, verifier=verifier)
 
-Each HTTP (and websocket) request's ``Authorization: Bearer`` token is verified with
-``verifier.verify_async``; the :class:`~.verifier.AccessToken` lands in
-``scope["auth"]``. Refusals are answered per RFC 6750 (:mod:`.challenge`). Paths under
+Each HTTP (and websocket) request's ``Authorization: Bearer`` token, or ``Authorization:
+DPoP`` token with its ``DPoP`` proof (RFC 9449), is verified with
+``verifier.verify_request_async``; the :class:`~.verifier.AccessToken` lands in
+``scope["auth"]``. Refusals are answered per RFC 6750 / RFC 9449 §7.1
+(:mod:`.challenge`); with resource-server nonces, a DPoP request's answer carries the
+current ``DPoP-Nonce``. Paths under
 ``exclude_paths`` pass untouched; with ``optional=True`` a request without a token
 passes with ``scope["auth"] = None`` (routes then decide, e.g. with the FastAPI
 dependencies), while a bad token is still refused.
@@ -21,11 +24,14 @@ from typing import Any
 
 from tokensmith.jose.errors import JoseError
 
-from .challenge import Challenge, InvalidRequestError, bearer_token, challenge_for
+from .challenge import Challenge, challenge_for
 from .errors import MissingTokenError
+from .request import RequestParts, asgi_parts
 from .verifier import AccessTokenVerifier, check_access
 
 Scope = MutableMapping[str, Any]
+#: where the middleware leaves its verifier in the scope (read by the FastAPI glue)
+VERIFIER_SCOPE_KEY = "tokensmith.verifier"
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
@@ -77,20 +83,26 @@ class BearerAuthMiddleware:
             await self.app(scope, receive, send)
             return
         scope["auth"] = None
+        scope[VERIFIER_SCOPE_KEY] = self.verifier  # for the framework glue's challenges
+        parts: RequestParts | None = None
         try:
-            raw = _authorization(scope)
+            parts = asgi_parts(scope)
             try:
-                token = bearer_token(raw)
+                verified = await self.verifier.verify_request_async(parts)
             except MissingTokenError:
                 if self.options.optional:
                     await self.app(scope, receive, send)
                     return
                 raise
-            verified = await self.verifier.verify_async(token)
             if self._scopes or self._roles:
                 check_access(verified, scopes=self._scopes, roles=self._roles)
         except JoseError as exc:
-            answer = challenge_for(exc, realm=self.options.realm)
+            authorization = parts.authorization if parts is not None else None
+            answer = challenge_for(
+                exc,
+                realm=self.options.realm,
+                dpop=self.verifier.dpop_challenge(authorization),
+            )
             if kind == "websocket":
                 await send(
                     {"type": "websocket.close", "code": 1008, "reason": answer.body["error"]}
@@ -99,17 +111,19 @@ class BearerAuthMiddleware:
                 await send_challenge(send, answer)
             return
         scope["auth"] = verified
-        await self.app(scope, receive, send)
+        nonce = self.verifier.dpop_nonce() if verified.jkt is not None else None
+        if nonce is None or kind != "http":
+            await self.app(scope, receive, send)
+            return
 
+        async def send_with_nonce(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                headers.append((b"dpop-nonce", nonce.encode("ascii")))
+                message = {**message, "headers": headers}
+            await send(message)
 
-def _authorization(scope: Scope) -> str | None:
-    found: str | None = None
-    for name, value in scope.get("headers", ()):
-        if name == b"authorization":
-            if found is not None:
-                raise InvalidRequestError("more than one Authorization header")
-            found = value.decode("latin-1")
-    return found
+        await self.app(scope, receive, send_with_nonce)
 
 
 async def send_challenge(send: Send, answer: Challenge) -> None:
@@ -120,4 +134,9 @@ async def send_challenge(send: Send, answer: Challenge) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-__all__ = ["BearerAuthMiddleware", "MiddlewareOptions", "send_challenge"]
+__all__ = [
+    "VERIFIER_SCOPE_KEY",
+    "BearerAuthMiddleware",
+    "MiddlewareOptions",
+    "send_challenge",
+]

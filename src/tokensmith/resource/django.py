@@ -6,9 +6,9 @@ only in Django projects.
 Settings: ``TOKENSMITH_VERIFIER`` — an :class:`AccessTokenVerifier`, or the dotted path
 of one (or of a callable returning one). Optional ``TOKENSMITH_REALM``.
 
-- :class:`BearerTokenMiddleware` verifies a present ``Authorization: Bearer`` header
-  (a bad token is refused with 401 at once) and sets ``request.auth_token`` (None
-  without a header).
+- :class:`BearerTokenMiddleware` verifies a present ``Authorization: Bearer`` header,
+  or ``Authorization: DPoP`` with its ``DPoP`` proof (RFC 9449) (a bad token is refused
+  with 401 at once) and sets ``request.auth_token`` (None without a header).
 - :func:`token_required` decorates a view: a token (with scopes/roles) or a refusal.
 - :class:`BearerTokenAuthentication` for DRF: ``request.user`` is a :class:`TokenUser`,
   ``request.auth`` the :class:`AccessToken`; :class:`HasScopes` checks a view's
@@ -27,8 +27,9 @@ from django.utils.module_loading import import_string
 
 from tokensmith.jose.errors import JoseError
 
-from .challenge import bearer_token, challenge_for
+from .challenge import challenge_for
 from .errors import MissingTokenError
+from .request import RequestParts
 from .verifier import AccessToken, AccessTokenVerifier, check_access
 
 _resolved: dict[int, AccessTokenVerifier] = {}
@@ -53,12 +54,48 @@ def get_verifier() -> AccessTokenVerifier:
     return _resolved[key]
 
 
-def refusal(exc: JoseError) -> HttpResponse:
-    """The RFC 6750 answer as a Django response."""
-    answer = challenge_for(exc, realm=getattr(settings, "TOKENSMITH_REALM", None))
+def refusal(exc: JoseError, request: HttpRequest | None = None) -> HttpResponse:
+    """The RFC 6750 (RFC 9449 with DPoP) answer as a Django response."""
+    answer = _challenge(exc, request)
     response = JsonResponse(answer.body, status=answer.status)
+    joined: dict[str, str] = {}
     for name, value in answer.headers:
+        # Two challenges (Bearer and DPoP) share one header line, comma-joined (RFC 9110).
+        joined[name] = f"{joined[name]}, {value}" if name in joined else value
+    for name, value in joined.items():
         response[name] = value
+    return response
+
+
+def _challenge(exc: JoseError, request: HttpRequest | None) -> Any:
+    authorization = request.META.get("HTTP_AUTHORIZATION") if request is not None else None
+    dpop = get_verifier().dpop_challenge(authorization) if request is not None else None
+    return challenge_for(exc, realm=getattr(settings, "TOKENSMITH_REALM", None), dpop=dpop)
+
+
+def request_parts(request: HttpRequest) -> RequestParts:
+    """The :class:`RequestParts` of a Django request. Django joins repeated headers
+    with a comma: several ``DPoP`` proofs arrive as one value with a comma, which no
+    compact JWS contains, and are refused as such."""
+    proof = request.META.get("HTTP_DPOP")
+    authorization = request.META.get("HTTP_AUTHORIZATION")
+    dpop_scheme = authorization is not None and authorization.lstrip()[:5].lower() == "dpop "
+    return RequestParts(
+        authorization=authorization,
+        dpop=tuple(proof.split(",")) if proof else (),
+        method=request.method or "GET",
+        scheme=request.scheme or "http",
+        # get_host() checks ALLOWED_HOSTS; only a DPoP request needs the host
+        host=request.get_host() if dpop_scheme else None,
+        path=request.path,
+    )
+
+
+def _add_nonce(response: HttpResponse, token: AccessToken | None) -> HttpResponse:
+    if token is not None and token.jkt is not None:
+        nonce = get_verifier().dpop_nonce()
+        if nonce is not None:
+            response["DPoP-Nonce"] = nonce
     return response
 
 
@@ -71,15 +108,16 @@ class BearerTokenMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.auth_token = None  # type: ignore[attr-defined]
         header = request.META.get("HTTP_AUTHORIZATION")
+        token = None
         if header:
             try:
-                token = get_verifier().verify(bearer_token(header))
+                token = get_verifier().verify_request(request_parts(request))
             except MissingTokenError:
                 token = None  # another scheme (e.g. Basic): not ours to judge
             except JoseError as exc:
-                return refusal(exc)
+                return refusal(exc, request)
             request.auth_token = token  # type: ignore[attr-defined]
-        return self.get_response(request)
+        return _add_nonce(self.get_response(request), token)
 
 
 def token_required(
@@ -96,7 +134,7 @@ def token_required(
                     raise MissingTokenError("no bearer token")
                 check_access(token, scopes=scopes, roles=roles)
             except JoseError as exc:
-                return refusal(exc)
+                return refusal(exc, request)
             return view(request, *args, **kwargs)
 
         return wrapper
@@ -137,8 +175,13 @@ class BearerTokenAuthentication(_BaseAuthentication):  # type: ignore[misc]
         header = request.META.get("HTTP_AUTHORIZATION")
         if not header:
             return None
+        already = getattr(request._request, "auth_token", None)
+        if isinstance(already, AccessToken):
+            # BearerTokenMiddleware verified this request: a second check would see its
+            # DPoP proof as a replay (and redo the work).
+            return TokenUser(already), already
         try:
-            token = get_verifier().verify(bearer_token(header))
+            token = get_verifier().verify_request(request_parts(request._request))
         except MissingTokenError:
             return None
         except JoseError as exc:
@@ -150,8 +193,9 @@ class BearerTokenAuthentication(_BaseAuthentication):  # type: ignore[misc]
 
     def authenticate_header(self, request: Any) -> str:
         exc = getattr(request._request, "tokensmith_error", None) or MissingTokenError("none")
-        realm = getattr(settings, "TOKENSMITH_REALM", None)
-        return dict(challenge_for(exc, realm=realm).headers).get("www-authenticate", "Bearer")
+        answer = _challenge(exc, request._request)
+        challenges = [v for k, v in answer.headers if k == "www-authenticate"]
+        return ", ".join(challenges) or "Bearer"
 
 
 class HasScopes(_BasePermission):  # type: ignore[misc]
@@ -176,5 +220,6 @@ __all__ = [
     "TokenUser",
     "get_verifier",
     "refusal",
+    "request_parts",
     "token_required",
 ]

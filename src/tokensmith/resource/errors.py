@@ -9,6 +9,10 @@ code                               status  meaning
 ``insufficient_scope``             403     verified, but lacks a required scope or role
 ``jwt_revoked``                    401     denied by the revocation feed's denylist
 ``jwt_sender_constrained``         401     a key-bound token (``cnf``) sent as a bearer token
+``dpop_required``                  401     a Bearer token where the API accepts DPoP only
+``dpop_token_not_bound``           401     a token without ``cnf.jkt`` sent with the DPoP scheme
+``dpop_*`` (a ``DPoPError``)       401     a bad DPoP proof (``invalid_dpop_proof``)
+``use_dpop_nonce``                 401     the proof lacks our current nonce (``DPoP-Nonce``)
 ``jwks_unavailable``               503     no usable key set (fetch failed past max staleness)
 ``revocation_feed_unavailable``    503     the feed is down longer than allowed (fail closed)
 any other ``JoseError`` code       401     the token is invalid (``invalid_token``)
@@ -56,6 +60,19 @@ class SenderConstrainedError(ClaimsError):
     code = "jwt_sender_constrained"
 
 
+class DPoPRequiredError(ClaimsError):
+    """The API accepts DPoP-bound tokens only and this one came as a plain bearer token."""
+
+    code = "dpop_required"
+
+
+class UnboundTokenError(ClaimsError):
+    """A token sent with the ``DPoP`` scheme is not bound to a key (no ``cnf.jkt``):
+    a proof by any key would otherwise pass for it (S24)."""
+
+    code = "dpop_token_not_bound"
+
+
 class UnavailableError(JoseError):
     """A dependency of verification is down: the verifier fails closed (HTTP 503)."""
 
@@ -81,6 +98,7 @@ class FetchError(JWKError):
 
 
 __all__ = [
+    "DPoPRequiredError",
     "FeedUnavailableError",
     "FetchError",
     "InsufficientScopeError",
@@ -89,4 +107,5 @@ __all__ = [
     "RevokedError",
     "SenderConstrainedError",
     "UnavailableError",
+    "UnboundTokenError",
 ]

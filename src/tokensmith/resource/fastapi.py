@@ -19,22 +19,40 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Response
 
 from tokensmith.jose.errors import JoseError
 
-from .challenge import bearer_token, challenge_for
+from .asgi import VERIFIER_SCOPE_KEY
+from .challenge import challenge_for
+from .errors import MissingTokenError
+from .request import asgi_parts
 from .verifier import AccessToken, AccessTokenVerifier, check_access
 
 STATE_ATTRIBUTE = "tokensmith_verifier"
 
 
-def _http_error(exc: JoseError) -> HTTPException:
-    answer = challenge_for(exc)
-    return HTTPException(answer.status, detail=answer.body, headers=dict(answer.headers))
+def _http_error(exc: JoseError, request: Request) -> HTTPException:
+    verifier = _verifier_of(request)
+    dpop = None
+    if verifier is not None:
+        dpop = verifier.dpop_challenge(request.headers.get("authorization"))
+    answer = challenge_for(exc, dpop=dpop)
+    headers: dict[str, str] = {}
+    for name, value in answer.headers:
+        # Two challenges (Bearer and DPoP) share one header line, comma-joined (RFC 9110).
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return HTTPException(answer.status, detail=answer.body, headers=headers)
 
 
-async def current_token(request: Request) -> AccessToken:
+def _verifier_of(request: Request) -> AccessTokenVerifier | None:
+    found = request.scope.get(VERIFIER_SCOPE_KEY) or getattr(
+        request.app.state, STATE_ATTRIBUTE, None
+    )
+    return found if isinstance(found, AccessTokenVerifier) else None
+
+
+async def current_token(request: Request, response: Response) -> AccessToken:
     """The request's verified access token (401/403/503 per RFC 6750 otherwise)."""
     found = request.scope.get("auth")
     if isinstance(found, AccessToken):
@@ -43,17 +61,20 @@ async def current_token(request: Request) -> AccessToken:
     try:
         if verifier is None:
             if "auth" in request.scope:  # the middleware ran and found no token
-                raw: str | None = None
-                bearer_token(raw)
+                raise MissingTokenError("no bearer or DPoP token")
             raise RuntimeError(
                 "no token verified: add BearerAuthMiddleware or set "
                 f"app.state.{STATE_ATTRIBUTE} to an AccessTokenVerifier"
             )
         if not isinstance(verifier, AccessTokenVerifier):
             raise TypeError(f"app.state.{STATE_ATTRIBUTE} must be an AccessTokenVerifier")
-        token = await verifier.verify_async(bearer_token(request.headers.get("authorization")))
+        token = await verifier.verify_request_async(asgi_parts(request.scope))
     except JoseError as exc:
-        raise _http_error(exc) from None
+        raise _http_error(exc, request) from None
+    if token.jkt is not None:
+        nonce = verifier.dpop_nonce()
+        if nonce is not None:
+            response.headers["DPoP-Nonce"] = nonce
     request.scope["auth"] = token
     return token
 
@@ -65,11 +86,11 @@ Authenticated = Annotated[AccessToken, Depends(current_token)]
 def require_scopes(*scopes: str) -> Any:
     """A dependency: the token must carry every scope (403 ``insufficient_scope``)."""
 
-    async def dependency(token: Authenticated) -> AccessToken:
+    async def dependency(request: Request, token: Authenticated) -> AccessToken:
         try:
             check_access(token, scopes=scopes)
         except JoseError as exc:
-            raise _http_error(exc) from None
+            raise _http_error(exc, request) from None
         return token
 
     return Depends(dependency)
@@ -78,11 +99,11 @@ def require_scopes(*scopes: str) -> Any:
 def require_roles(*roles: str) -> Any:
     """A dependency: the token must carry every role (403 ``insufficient_scope``)."""
 
-    async def dependency(token: Authenticated) -> AccessToken:
+    async def dependency(request: Request, token: Authenticated) -> AccessToken:
         try:
             check_access(token, roles=roles)
         except JoseError as exc:
-            raise _http_error(exc) from None
+            raise _http_error(exc, request) from None
         return token
 
     return Depends(dependency)

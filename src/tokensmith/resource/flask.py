@@ -8,7 +8,8 @@
         return {"user": g.auth.subject}
 
 The verified :class:`~.verifier.AccessToken` is ``flask.g.auth`` (also returned by
-:func:`current_token`). Refusals answer JSON with RFC 6750 ``WWW-Authenticate``.
+:func:`current_token`). Bearer and DPoP (RFC 9449) tokens are accepted. Refusals answer
+JSON with RFC 6750 / RFC 9449 ``WWW-Authenticate``.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from collections.abc import Callable, Collection
 from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, g, jsonify, request
+from flask import make_response as app_response
 
 from tokensmith.jose.errors import JoseError
 
-from .challenge import bearer_token, challenge_for
+from .challenge import challenge_for
+from .request import RequestParts
 from .verifier import AccessToken, AccessTokenVerifier, check_access
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -59,24 +62,42 @@ class TokenAuth:
             @functools.wraps(view)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 try:
-                    token = self.verifier.verify(bearer_token(request.headers.get("Authorization")))
+                    token = self.verifier.verify_request(_parts())
                     check_access(token, scopes=scopes, roles=roles)
                 except JoseError as exc:
                     return self._refuse(exc)
                 g.auth = token
-                return view(*args, **kwargs)
+                if token.jkt is None:
+                    return view(*args, **kwargs)
+                response = app_response(view(*args, **kwargs))
+                nonce = self.verifier.dpop_nonce()
+                if nonce is not None:
+                    response.headers["DPoP-Nonce"] = nonce
+                return response
 
             return cast(F, wrapper)
 
         return decorate
 
     def _refuse(self, exc: JoseError) -> Response:
-        answer = challenge_for(exc, realm=self.realm)
+        dpop = self.verifier.dpop_challenge(request.headers.get("Authorization"))
+        answer = challenge_for(exc, realm=self.realm, dpop=dpop)
         response = jsonify(answer.body)
         response.status_code = answer.status
         for name, value in answer.headers:
-            response.headers[name] = value
+            response.headers.add(name, value)
         return response
+
+
+def _parts() -> RequestParts:
+    return RequestParts(
+        authorization=request.headers.get("Authorization"),
+        dpop=tuple(request.headers.getlist("DPoP")),
+        method=request.method,
+        scheme=request.scheme,
+        host=request.host,
+        path=request.script_root + request.path,
+    )
 
 
 def current_token() -> AccessToken | None:

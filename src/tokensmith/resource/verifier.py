@@ -6,6 +6,9 @@
     token = verifier.verify(raw)              # or: await verifier.verify_async(raw)
     token.claims["sub"], token.scopes, token.roles
 
+    # DPoP (RFC 9449): the token of 'Authorization: DPoP <token>' and the request's proof
+    token = verifier.verify(raw, dpop=DPoPRequest(proof=dpop_header, method="GET", url=url))
+
 Keys come from the issuer's discovery document (the default), a JWKS URL, or static
 keys; see :class:`AccessTokenVerifier`. Every refusal is a
 :class:`~tokensmith.jose.errors.JoseError` with a stable ``code``.
@@ -30,9 +33,19 @@ from tokensmith.jose.errors import (
 )
 from tokensmith.jose.jws import parse_protected
 
-from .errors import InsufficientScopeError, RevokedError, SenderConstrainedError
+from .challenge import DPoPChallenge
+from .dpop import DPoPOptions, DPoPRequest, check_proof
+from .errors import (
+    DPoPRequiredError,
+    InsufficientScopeError,
+    MissingTokenError,
+    RevokedError,
+    SenderConstrainedError,
+    UnboundTokenError,
+)
 from .feed import RevocationFeed
 from .jwks import KeySetOptions, RemoteKeySet
+from .request import RequestParts, read_credentials
 
 try:  # the verified-token cache of the core (issue 4)
     from tokensmith.jose.cache import VerifiedTokenCache
@@ -61,7 +74,9 @@ class VerifierOptions:
     - ``revocations``: a :class:`RevocationFeed` whose denylist every token is checked
       against (and whose outage policy applies).
     - ``key_set``: how a remote key set caches and refetches.
-    - ``now``: the wall clock for claims (POSIX seconds).
+    - ``dpop``: DPoP-bound tokens (:class:`~.dpop.DPoPOptions`; on by default); None
+      refuses the DPoP scheme.
+    - ``now``: the wall clock for claims and DPoP proofs (POSIX seconds).
     """
 
     algorithms: Collection[str] | None = None
@@ -79,8 +94,11 @@ class VerifierOptions:
     key_set: KeySetOptions = field(default_factory=KeySetOptions)
     limits: Limits = DEFAULT_LIMITS
     now: Callable[[], float] = time.time
+    dpop: DPoPOptions | None = field(default_factory=DPoPOptions)
 
     def __post_init__(self) -> None:
+        if self.dpop is not None and not isinstance(self.dpop, DPoPOptions):
+            raise TypeError("dpop must be DPoPOptions or None")
         if isinstance(self.typ, str):
             raise TypeError("typ is a sequence of accepted values, e.g. ('at+jwt', 'JWT')")
         for name in ("required_scopes", "required_roles", "required_claims"):
@@ -110,6 +128,11 @@ class AccessToken:
     def client_id(self) -> str | None:
         value = self.claims.get("client_id")
         return value if type(value) is str else None
+
+    @property
+    def jkt(self) -> str | None:
+        """The thumbprint of the key this token is bound to (``cnf.jkt``, RFC 9449), or None."""
+        return bound_jkt(self.claims)
 
     def has_scopes(self, *scopes: str) -> bool:
         return self.scopes.issuperset(scopes)
@@ -165,6 +188,13 @@ def _access_token(
     set_scopes(result, scopes)
     set_roles(result, roles)
     return result
+
+
+def bound_jkt(claims: Mapping[str, Any]) -> str | None:
+    """``cnf.jkt`` of a token's claims, when it is a non-empty string."""
+    cnf = claims.get("cnf")
+    jkt = cnf.get("jkt") if isinstance(cnf, Mapping) else None
+    return jkt if type(jkt) is str and jkt else None
 
 
 def check_access(
@@ -244,6 +274,9 @@ class AccessTokenVerifier:
         self._denylist = opts.revocations.denylist if opts.revocations is not None else None
         self._cache: Any = None
         self._results: dict[str, AccessToken] = {}
+        # DPoP-bound tokens' results live apart: a Bearer request never finds one.
+        self._bound_results: dict[str, AccessToken] = {}
+        self._dpop = opts.dpop
         if opts.cache and VerifiedTokenCache is not None:
             self._cache = VerifiedTokenCache(self.policy, max_entries=opts.cache_max_entries)
             self._decode: Callable[[str, Any], jwt.VerifiedJWT] = self._cache.decode
@@ -272,11 +305,15 @@ class AccessTokenVerifier:
     def revocations(self) -> RevocationFeed | None:
         return self._feed
 
-    def verify(self, token: str) -> AccessToken:
-        """Verify ``token`` (signature, claims, typ, revocation, required scopes/roles)."""
+    def verify(self, token: str, *, dpop: DPoPRequest | None = None) -> AccessToken:
+        """Verify ``token`` (signature, claims, typ, revocation, required scopes/roles).
+
+        Without ``dpop`` the token is a bearer token: one bound to a key (``cnf``) is
+        refused. With ``dpop`` (the request used ``Authorization: DPoP``), the token must
+        be bound (``cnf.jkt``) and the request's proof must verify for it, once."""
         started = time.perf_counter() if self.observe is not None else 0.0
         try:
-            self._precheck(token)
+            self._precheck(token, dpop)
             remote = self._remote
             if remote is None:
                 verified = self._decode(token, self._static)
@@ -289,18 +326,18 @@ class AccessTokenVerifier:
                     if newer is keys:
                         raise
                     verified = self._decode(token, newer)
-            result = self._finish(token, verified)
+            result = self._finish(token, verified, dpop)
         except JoseError as exc:
             self._count(exc.code, started)
             raise
         self._count("ok", started)
         return result
 
-    async def verify_async(self, token: str) -> AccessToken:
+    async def verify_async(self, token: str, *, dpop: DPoPRequest | None = None) -> AccessToken:
         """:meth:`verify` for async code: key-set fetches never block the loop."""
         started = time.perf_counter() if self.observe is not None else 0.0
         try:
-            self._precheck(token)
+            self._precheck(token, dpop)
             remote = self._remote
             if remote is None:
                 verified = self._decode(token, self._static)
@@ -313,18 +350,58 @@ class AccessTokenVerifier:
                     if newer is keys:
                         raise
                     verified = self._decode(token, newer)
-            result = self._finish(token, verified)
+            result = self._finish(token, verified, dpop)
         except JoseError as exc:
             self._count(exc.code, started)
             raise
         self._count("ok", started)
         return result
 
+    def verify_request(self, parts: RequestParts) -> AccessToken:
+        """Verify a request's credentials, Bearer or DPoP (what the adapters call)."""
+        public_url = self._dpop.public_url if self._dpop is not None else None
+        token, dpop = read_credentials(parts, public_url=public_url)
+        return self.verify(token, dpop=dpop)
+
+    async def verify_request_async(self, parts: RequestParts) -> AccessToken:
+        """:meth:`verify_request` for async code."""
+        public_url = self._dpop.public_url if self._dpop is not None else None
+        token, dpop = read_credentials(parts, public_url=public_url)
+        return await self.verify_async(token, dpop=dpop)
+
+    @property
+    def dpop(self) -> DPoPOptions | None:
+        """The DPoP options in force, or None when the DPoP scheme is refused."""
+        return self._dpop
+
+    def dpop_challenge(self, authorization: str | None) -> DPoPChallenge | None:
+        """What :func:`~.challenge.challenge_for` needs to answer a refused request in the
+        DPoP way (None when DPoP is off). ``authorization`` is the request's header."""
+        opts = self._dpop
+        if opts is None:
+            return None
+        used = authorization is not None and authorization.lstrip()[:5].lower() == "dpop "
+        return DPoPChallenge(
+            algs=opts.algs, used=used, bearer=not opts.required, nonce=self.dpop_nonce()
+        )
+
+    def dpop_nonce(self) -> str | None:
+        """The current resource-server nonce (``DPoP-Nonce``), or None without nonces."""
+        opts = self._dpop
+        if opts is None or opts.nonces is None:
+            return None
+        return opts.nonces.current(self.options.now())
+
     # ---- steps -------------------------------------------------------------------------
 
-    def _precheck(self, token: object) -> None:
+    def _precheck(self, token: object, dpop: DPoPRequest | None) -> None:
         if type(token) is not str:
             raise MalformedError("a bearer token is a string", code="jwt_malformed")
+        if dpop is not None:
+            if self._dpop is None:
+                raise MissingTokenError("this API does not accept DPoP tokens")
+            if not isinstance(dpop, DPoPRequest):
+                raise TypeError("dpop must be a DPoPRequest")
         if self._feed is not None:
             self._feed.check()
 
@@ -334,27 +411,38 @@ class AccessTokenVerifier:
         except JoseError:
             return None
 
-    def _finish(self, token: str, verified: jwt.VerifiedJWT) -> AccessToken:
+    def _finish(
+        self, token: str, verified: jwt.VerifiedJWT, dpop: DPoPRequest | None
+    ) -> AccessToken:
         claims = verified.claims
-        results = self._results
+        results = self._results if dpop is None else self._bound_results
         known = results.get(token)
         if known is not None and known.claims is claims:
-            # the cache answered with the very entry this result was built from: typ
-            # and the verifier's scopes/roles were checked then; revocation is not.
+            # the cache answered with the very entry this result was built from: typ,
+            # binding and the verifier's scopes/roles were checked then; revocation and
+            # the DPoP proof (new with every request) are not.
             if self._denylist is not None:
                 why = self._denylist.denies(claims)
                 if why is not None:
                     raise RevokedError(f"the token has been revoked (by {why})")
+            if dpop is not None:
+                self._check_proof(token, known.jkt, dpop)
             return known
         header = verified.header
         if self._typ is not None:
             typ = header.get("typ")
             if type(typ) is not str or typ.lower().removeprefix("application/") not in self._typ:
                 raise InvalidTypeError(f"typ {typ!r} is not accepted here")
-        if "cnf" in claims:
-            raise SenderConstrainedError(
-                "this token is bound to a key (cnf) and cannot be used as a bearer token"
-            )
+        jkt = bound_jkt(claims)
+        if dpop is None:
+            if "cnf" in claims:
+                raise SenderConstrainedError(
+                    "this token is bound to a key (cnf) and cannot be used as a bearer token"
+                )
+            if self._dpop is not None and self._dpop.required:
+                raise DPoPRequiredError("this API accepts DPoP-bound tokens only")
+        elif jkt is None:
+            raise UnboundTokenError("a token sent with the DPoP scheme must be bound (cnf.jkt)")
         if self._denylist is not None:
             why = self._denylist.denies(claims)
             if why is not None:
@@ -366,6 +454,8 @@ class AccessTokenVerifier:
             names_in(claims.get(self.options.scope_claim)),
             names_in(claims.get(self.options.roles_claim)),
         )
+        if dpop is not None:
+            self._check_proof(token, jkt, dpop)
         if self._scopes or self._roles:
             check_access(result, scopes=self._scopes, roles=self._roles)
         if self._cache is not None:
@@ -373,6 +463,11 @@ class AccessTokenVerifier:
                 results.clear()
             results[token] = result
         return result
+
+    def _check_proof(self, token: str, jkt: str | None, dpop: DPoPRequest) -> None:
+        assert self._dpop is not None
+        assert jkt is not None
+        check_proof(self._dpop, token=token, jkt=jkt, request=dpop, now=self.options.now())
 
     def _count(self, outcome: str, started: float) -> None:
         self.outcomes[outcome] += 1
@@ -407,6 +502,7 @@ __all__ = [
     "AccessToken",
     "AccessTokenVerifier",
     "VerifierOptions",
+    "bound_jkt",
     "check_access",
     "names_in",
 ]

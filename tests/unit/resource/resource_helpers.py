@@ -296,3 +296,31 @@ def wait_for(condition: Any, timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.01)
     return bool(condition())
+
+
+def bound_token(key: JWK, client_key: JWK, **claims: Any) -> str:
+    """An access token bound to ``client_key`` (``cnf.jkt``, RFC 9449 §6.1)."""
+    return make_token(key, cnf={"jkt": client_key.thumbprint()}, **claims)
+
+
+def dpop_headers(
+    client_key: JWK,
+    token: str,
+    *,
+    url: str,
+    method: str = "GET",
+    now: float | None = None,
+    nonce: str | None = None,
+) -> dict[str, str]:
+    """``Authorization: DPoP <token>`` and a fresh proof for this request."""
+    from tokensmith.jose import dpop
+
+    proof = dpop.make_proof(
+        client_key,
+        htm=method,
+        htu=url,
+        iat=int(now if now is not None else time.time()),
+        access_token=token,
+        nonce=nonce,
+    )
+    return {"Authorization": f"DPoP {token}", "DPoP": proof}

@@ -66,7 +66,11 @@ def test_middleware_401_without_token_has_a_bare_bearer_challenge(
     client = TestClient(_starlette(verifier, MiddlewareOptions(realm="orders")))
     response = client.get("/me")
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == 'Bearer realm="orders"'
+    # the bare Bearer challenge, and the DPoP one (RFC 9449 §7.1: both schemes accepted)
+    assert response.headers.get_list("www-authenticate") == [
+        'Bearer realm="orders"',
+        'DPoP realm="orders", algs="ES256 ES384 ES512 RS256 PS256 EdDSA Ed25519"',
+    ]
     for other in ("Basic dXNlcjpwdw==", "Bearer", "Bearer a b", "Bearer " + "x" * 20000):
         answer = client.get("/me", headers={"Authorization": other})
         assert answer.status_code in (400, 401), other
@@ -180,7 +184,7 @@ def test_fastapi_dependencies(verifier: AccessTokenVerifier, key: JWK, middlewar
     assert client.get("/public").status_code == 200
     missing = client.get("/me")
     assert missing.status_code == 401
-    assert missing.headers["www-authenticate"] == "Bearer"
+    assert missing.headers["www-authenticate"].startswith("Bearer, DPoP algs=")
     reader = make_token(key, scope="orders:read", roles=["user"])
     assert client.get("/me", headers=_bearer(reader)).json() == {"sub": "user-1"}
     refused = client.post("/orders", headers=_bearer(reader))

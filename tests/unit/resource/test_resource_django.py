@@ -6,7 +6,7 @@ from __future__ import annotations
 import django
 import pytest
 from django.conf import settings
-from resource_helpers import AUDIENCE, ISSUER, make_token
+from resource_helpers import AUDIENCE, ISSUER, bound_token, dpop_headers, make_token
 
 from tokensmith.jose import JWK
 from tokensmith.resource import AccessTokenVerifier
@@ -94,7 +94,7 @@ def test_django_middleware_and_decorator() -> None:
     assert client.get("/public", HTTP_AUTHORIZATION="Basic dTpw").json() == {"sub": None}
     missing = client.get("/orders")
     assert missing.status_code == 401
-    assert missing["WWW-Authenticate"] == "Bearer"
+    assert missing["WWW-Authenticate"].startswith("Bearer, DPoP algs=")
     narrow = client.get("/orders", **_bearer(make_token(KEY, scope="profile")))
     assert narrow.status_code == 403
     assert 'error="insufficient_scope"' in narrow["WWW-Authenticate"]
@@ -108,7 +108,7 @@ def test_drf_authentication_class_and_scope_permission() -> None:
     assert ok.json() == {"sub": "user-1", "scopes": ["a", "b"]}
     missing = client.get("/api/me")
     assert missing.status_code == 401
-    assert missing["WWW-Authenticate"] == "Bearer"
+    assert missing["WWW-Authenticate"].startswith("Bearer, DPoP algs=")
     expired = client.get("/api/me", **_bearer(make_token(KEY, now=1_000_000)))
     assert expired.status_code == 401
     assert 'error="invalid_token"' in expired["WWW-Authenticate"]
@@ -142,3 +142,79 @@ def test_drf_authentication_alone_without_the_middleware() -> None:
     assert refused.status_code == 401
     assert refused["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
     assert refused.data["error"] == "invalid_token"
+
+
+# ---- DPoP (RFC 9449) ------------------------------------------------------------------
+
+CLIENT_KEY = JWK.generate("ES256")
+
+
+def _dpop(token: str, url: str, key: JWK = CLIENT_KEY, **kwargs: object) -> dict[str, str]:
+    headers = dpop_headers(key, token, url=url, **kwargs)  # type: ignore[arg-type]
+    return {"HTTP_AUTHORIZATION": headers["Authorization"], "HTTP_DPOP": headers["DPoP"]}
+
+
+def test_dpop_through_the_django_middleware_and_decorator() -> None:
+    client = Client()
+    token = bound_token(KEY, CLIENT_KEY)
+    headers = _dpop(token, "http://testserver/orders")
+    assert client.get("/orders", **headers).json() == {"sub": "user-1"}
+    replay = client.get("/orders", **headers)
+    assert replay.status_code == 401
+    assert replay.json()["code"] == "dpop_replayed"
+    assert replay["WWW-Authenticate"].startswith('DPoP error="invalid_dpop_proof"')
+    assert 'algs="ES256' in replay["WWW-Authenticate"]
+    stolen = client.get(
+        "/orders", **_dpop(token, "http://testserver/orders", JWK.generate("ES256"))
+    )
+    assert stolen.json()["code"] == "dpop_jkt_mismatch"
+    as_bearer = client.get("/orders", **_bearer(token))
+    assert as_bearer.status_code == 401
+    assert as_bearer["WWW-Authenticate"].startswith('DPoP error="invalid_token"')
+    # two DPoP headers (Django joins them with a comma): refused
+    twice = _dpop(token, "http://testserver/orders")
+    twice["HTTP_DPOP"] += "," + twice["HTTP_DPOP"]
+    assert client.get("/orders", **twice).json()["code"] == "dpop_invalid_proof"
+
+
+def test_dpop_nonce_through_the_django_middleware() -> None:
+    from django.test import override_settings
+
+    from tokensmith.resource import DPoPNonces, DPoPOptions, VerifierOptions
+
+    nonces = DPoPNonces(b"d" * 32)
+    verifier = AccessTokenVerifier(
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        keys=KEY,
+        options=VerifierOptions(dpop=DPoPOptions(nonces=nonces)),
+    )
+    client = Client()
+    token = bound_token(KEY, CLIENT_KEY)
+    with override_settings(TOKENSMITH_VERIFIER=verifier):
+        first = client.get("/orders", **_dpop(token, "http://testserver/orders"))
+        assert first.status_code == 401
+        assert first["WWW-Authenticate"].startswith('DPoP error="use_dpop_nonce"')
+        nonce = first["DPoP-Nonce"]
+        retry = client.get("/orders", **_dpop(token, "http://testserver/orders", nonce=nonce))
+        assert retry.status_code == 200
+        assert retry["DPoP-Nonce"] == nonce
+
+
+def test_dpop_through_drf() -> None:
+    client = APIClient()
+    token = bound_token(KEY, CLIENT_KEY, scope="a")
+    ok = client.get("/api/me", **_dpop(token, "http://testserver/api/me"))
+    assert ok.status_code == 200
+    assert ok.json() == {"sub": "user-1", "scopes": ["a"]}
+    # DRF alone (no middleware in front): the authentication class checks the proof
+    from rest_framework.test import APIRequestFactory
+
+    view = Me.as_view()
+    factory = APIRequestFactory()
+    good = view(factory.get("/api/me", **_dpop(token, "http://testserver/api/me")))
+    assert good.status_code == 200
+    stolen_proof = _dpop(token, "http://testserver/api/me", JWK.generate("ES256"))
+    refused = view(factory.get("/api/me", **stolen_proof))
+    assert refused.status_code == 401
+    assert refused["WWW-Authenticate"].startswith('DPoP error="invalid_dpop_proof"')

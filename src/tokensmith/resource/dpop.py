@@ -1,0 +1,223 @@
+"""DPoP on the API side (RFC 9449 §7): ``Authorization: DPoP <token>`` plus a ``DPoP``
+proof header, checked by :class:`~.verifier.AccessTokenVerifier` when it is given a
+:class:`DPoPRequest`::
+
+    verifier = AccessTokenVerifier(issuer=..., audience=..., options=VerifierOptions(
+        dpop=DPoPOptions(nonces=DPoPNonces(secret), public_url="https://api.example.com")))
+    verifier.verify(token, dpop=DPoPRequest(proof=dpop_header, method="GET", url=url))
+    # or, from an adapter, with the request's parts (tokensmith.resource.request):
+    verifier.verify_request(RequestParts(authorization=..., dpop=..., method=..., ...))
+
+What is checked, beyond the token itself: the token carries ``cnf.jkt``; the proof
+verifies (:func:`tokensmith.jose.dpop.verify_proof`) for this method and URL, with
+``ath`` for this token and the key the token is bound to; its ``jti`` was not seen
+before (:class:`MemoryReplayCache`, or any :class:`ReplayCache`); with ``nonces``, it
+carries a recent nonce of ours (stateless HMAC nonces rotating by time window).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import secrets
+import struct
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final, Protocol
+
+from tokensmith.jose import dpop as jose_dpop
+from tokensmith.jose.dpop import DEFAULT_DPOP_POLICY, DPoPPolicy, VerifiedProof
+from tokensmith.jose.encoding import b64url_encode
+from tokensmith.jose.errors import DPoPError, DPoPReplayedError
+
+#: How long a nonce of :class:`DPoPNonces` stays current, by default (seconds).
+DEFAULT_NONCE_WINDOW: Final = 300
+
+
+@dataclass(frozen=True, slots=True)
+class DPoPRequest:
+    """What a DPoP-scheme request brings besides its token: the ``DPoP`` header value
+    (``proof``; None when the request has none), its ``method`` and absolute ``url``
+    (the query is ignored)."""
+
+    proof: str | None
+    method: str
+    url: str
+
+
+class ReplayCache(Protocol):
+    """Where seen proof ``jti`` values live until their proof could no longer pass."""
+
+    def first_sight(self, key: bytes, *, expires_at: float, now: float) -> bool:
+        """Record ``key`` until ``expires_at``; False when it is already recorded."""
+        ...
+
+
+class MemoryReplayCache:
+    """An in-process :class:`ReplayCache`: bounded, thread-safe, entries dropped once
+    expired. Full of unexpired entries, it forgets the oldest first (sized for the
+    request rate times the proof window, that is a replay of a proof about to expire
+    anyway). For several API processes behind one URL, use a shared cache."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        if type(max_entries) is not int or max_entries < 1:
+            raise ValueError("max_entries must be a positive int")
+        self.max_entries = max_entries
+        self.evicted = 0
+        self._entries: OrderedDict[bytes, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def first_sight(self, key: bytes, *, expires_at: float, now: float) -> bool:
+        entries = self._entries
+        with self._lock:
+            known = entries.get(key)
+            if known is not None and known >= now:
+                return False
+            # Entries go in roughly by expiry: drop the expired ones at the front.
+            while entries:
+                oldest_key, oldest_expiry = next(iter(entries.items()))
+                if oldest_expiry >= now and len(entries) < self.max_entries:
+                    break
+                del entries[oldest_key]
+                if oldest_expiry >= now:
+                    self.evicted += 1
+            entries[key] = expires_at
+            entries.move_to_end(key)
+            return True
+
+
+class DPoPNonces:
+    """Stateless resource-server nonces (RFC 9449 §9): ``HMAC(secret, window index)``,
+    a new one every ``window`` seconds; the current and the previous one are accepted.
+    API processes sharing ``secret`` share nonces; without a secret, a random one is made
+    (one process)."""
+
+    def __init__(
+        self,
+        secret: bytes | None = None,
+        *,
+        window: float = DEFAULT_NONCE_WINDOW,
+    ) -> None:
+        if secret is None:
+            secret = secrets.token_bytes(32)
+        if not isinstance(secret, bytes) or len(secret) < 16:
+            raise ValueError("the nonce secret is at least 16 bytes")
+        if isinstance(window, bool) or not isinstance(window, (int, float)):
+            raise TypeError("window is a number of seconds")
+        if not math.isfinite(window) or not 10 <= window <= 86_400:
+            raise ValueError("window is from 10 seconds to a day")
+        self._secret = secret
+        self.window = window
+
+    def _nonce(self, index: int) -> str:
+        packed = struct.pack(">q", index)
+        return b64url_encode(hmac.digest(self._secret, b"dpop-nonce" + packed, "sha256")[:18])
+
+    def current(self, now: float) -> str:
+        """The nonce to hand out at ``now`` (``DPoP-Nonce``)."""
+        return self._nonce(int(now // self.window))
+
+    def accepted(self, now: float) -> tuple[str, str]:
+        """The nonces a proof may carry at ``now``: the current and the previous."""
+        index = int(now // self.window)
+        return (self._nonce(index), self._nonce(index - 1))
+
+
+@dataclass(frozen=True, slots=True)
+class DPoPOptions:
+    """DPoP at the API (on by default: a DPoP-scheme request is checked, a bound token
+    sent as Bearer is refused).
+
+    - ``policy``: the proof policy (algorithms, ``max_age``, ``leeway``, size).
+    - ``required``: refuse plain Bearer tokens altogether (DPoP only).
+    - ``replay_cache``: where proof ``jti`` values are remembered.
+    - ``nonces``: resource-server nonces; None = no nonce required.
+    - ``public_url``: the API's external base URL (``https://api.example.com``), used
+      instead of the request's own scheme and Host to build the URL a proof is compared
+      to. Set it behind a proxy, and to ignore a client-chosen Host header.
+    """
+
+    policy: DPoPPolicy = DEFAULT_DPOP_POLICY
+    required: bool = False
+    replay_cache: ReplayCache = field(default_factory=MemoryReplayCache)
+    nonces: DPoPNonces | None = None
+    public_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.policy, DPoPPolicy):
+            raise TypeError("policy must be a tokensmith.jose.dpop.DPoPPolicy")
+        if not callable(getattr(self.replay_cache, "first_sight", None)):
+            raise TypeError("replay_cache must have first_sight(key, expires_at=, now=)")
+        if self.nonces is not None and not isinstance(self.nonces, DPoPNonces):
+            raise TypeError("nonces must be DPoPNonces")
+        if self.public_url is not None:
+            base = self.public_url.rstrip("/")
+            jose_dpop.normalize_htu(base)  # ValueError for a non-http(s) URL
+            if "?" in base or "#" in base:
+                raise ValueError("public_url is a base URL without query or fragment")
+            object.__setattr__(self, "public_url", base)
+
+    @property
+    def algs(self) -> str:
+        """The ``algs`` challenge parameter: the accepted algorithms, space-separated."""
+        return " ".join(self.policy.algorithms)
+
+
+def check_proof(
+    options: DPoPOptions,
+    *,
+    token: str,
+    jkt: str,
+    request: DPoPRequest,
+    now: float,
+) -> VerifiedProof:
+    """The proof of ``request`` for ``token`` bound to ``jkt``, including replay."""
+    if request.proof is None:
+        raise DPoPError("a DPoP-bound token needs a DPoP proof header")
+    nonces = options.nonces
+    try:
+        result = jose_dpop.verify_proof(
+            request.proof,
+            htm=request.method,
+            htu=request.url,
+            now=now,
+            policy=options.policy,
+            access_token=token,
+            expected_jkt=jkt,
+            nonce=nonces.accepted(now) if nonces is not None else None,
+        )
+    except (ValueError, TypeError):
+        # the request's own method or URL (its Host header) is unusable
+        raise DPoPError("the request's method or URL cannot be checked against a proof") from None
+    key = hashlib.sha256(f"{result.jkt}\x00{result.jti}".encode()).digest()
+    expires_at = options.policy.expires_at(result.iat)
+    if not options.replay_cache.first_sight(key, expires_at=expires_at, now=now):
+        raise DPoPReplayedError("this DPoP proof was already used")
+    return result
+
+
+def single_proof(values: Sequence[str]) -> str | None:
+    """The one ``DPoP`` header of a request (RFC 9449 §4.3: exactly one)."""
+    if not values:
+        return None
+    if len(values) > 1:
+        raise DPoPError("a request carries at most one DPoP header")
+    return values[0]
+
+
+__all__ = [
+    "DEFAULT_NONCE_WINDOW",
+    "DPoPNonces",
+    "DPoPOptions",
+    "DPoPRequest",
+    "MemoryReplayCache",
+    "ReplayCache",
+    "check_proof",
+    "single_proof",
+]

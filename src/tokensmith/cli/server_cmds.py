@@ -10,6 +10,7 @@ def register_server_commands(group: click.Group) -> None:
     try:
         from .clients_cmd import clients
         from .config_cmd import config_group
+        from .db_cmd import db_group, migrate_data
         from .keys_cmd import keys
         from .serve_cmd import serve
         from .users_cmd import users
@@ -20,3 +21,5 @@ def register_server_commands(group: click.Group) -> None:
     group.add_command(keys)
     group.add_command(config_group)
     group.add_command(clients)
+    group.add_command(db_group)
+    group.add_command(migrate_data)

@@ -91,7 +91,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-def _alembic_config(connection: Connection) -> Any:
+def _alembic_config(connection: Connection | None) -> Any:
     from alembic.config import Config
 
     config = Config()
@@ -134,3 +134,57 @@ async def migrate(engine: AsyncEngine) -> None:
                 await conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
                 await conn.commit()
     log.debug("database migrated: %s", engine.url.render_as_string(hide_password=True))
+
+
+def revisions_between(before: str | None, after: str | None) -> list[tuple[str, str]]:
+    """The migrations from ``before`` (excluded) up to ``after``, oldest first, each as
+    ``(revision, the first line of its docstring)``."""
+    from alembic.script import ScriptDirectory
+
+    if after is None or before == after:
+        return []
+    config = _alembic_config(None)
+    scripts = ScriptDirectory.from_config(config)
+    found = [
+        (script.revision, (script.doc or "").strip().splitlines()[0] if script.doc else "")
+        for script in scripts.iterate_revisions(after, before or "base")
+    ]
+    return found[::-1]
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    head: str | None = ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
+    return head
+
+
+async def upgrade(database_url: str) -> tuple[str | None, str | None]:
+    """Bring ``database_url`` to the newest schema (``tokensmith db upgrade``); the
+    revision before and after."""
+    if is_sqlite(database_url):
+        import asyncio
+
+        engine = create_sqlite_engine(database_url)
+
+        def run() -> tuple[str | None, str | None]:
+            with engine.connect() as conn:
+                before = current_revision(conn)
+            migrate_sync(engine)
+            with engine.connect() as conn:
+                return before, current_revision(conn)
+
+        try:
+            return await asyncio.to_thread(run)
+        finally:
+            engine.dispose()
+    async_engine = create_engine(database_url)
+    try:
+        async with async_engine.connect() as conn:
+            before = await conn.run_sync(current_revision)
+        await migrate(async_engine)
+        async with async_engine.connect() as conn:
+            after = await conn.run_sync(current_revision)
+        return before, after
+    finally:
+        await async_engine.dispose()

@@ -64,6 +64,9 @@ MAX_NONCE_LENGTH: Final = 512
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _PERCENT: Final = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_METADATA_MEMBERS: Final = frozenset(
+    {"kid", "alg", "use", "key_ops", "x5c", "x5t", "x5t#S256", "x5u"}
+)
 _METHOD: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}")
 
 
@@ -222,7 +225,8 @@ def make_proof(
         if type(nonce) is not str or not nonce or len(nonce) > MAX_NONCE_LENGTH:
             raise ValueError("nonce must be a non-empty string")
         claims["nonce"] = nonce
-    public = {k: v for k, v in key.public().to_dict().items() if k != "kid"}
+    # The public key members only: metadata (kid, alg, use...) means nothing to a verifier.
+    public = {k: v for k, v in key.public().to_dict().items() if k not in _METADATA_MEMBERS}
     header = {"typ": DPOP_TYP, "alg": algorithm.name, "jwk": public}
     signing_input = b64url_encode(dump_json(header)) + "." + b64url_encode(dump_json(claims))
     signature = algorithm.sign(key_obj, signing_input.encode("ascii"))

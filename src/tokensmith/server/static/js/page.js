@@ -1,0 +1,89 @@
+// What every page shares: finding elements, the signed-in header, going to sign-in.
+
+import * as session from "./session.js";
+
+/** The first element with data-bind="name". */
+export function bound(name, root = document) {
+  return root.querySelector(`[data-bind="${name}"]`);
+}
+
+/** Show `text` in the element (hidden when empty). */
+export function say(element, text) {
+  if (!element) return;
+  element.textContent = text ?? "";
+  element.hidden = !text;
+}
+
+/** Toggle the data-when="signed-in|signed-out|admin" parts and fill in the username. */
+export function showUser(user) {
+  const roles = user?.roles ?? [];
+  for (const element of document.querySelectorAll("[data-when]")) {
+    const when = element.dataset.when;
+    const visible =
+      when === "signed-in" ? !!user : when === "signed-out" ? !user : roles.includes(when);
+    element.hidden = !visible;
+  }
+  for (const element of document.querySelectorAll('[data-bind="username"]')) {
+    element.textContent = user?.preferred_username ?? "";
+  }
+}
+
+/** A same-origin path to return to after signing in (anything else: the account page). */
+export function safeNext(value) {
+  if (typeof value !== "string" || !value.startsWith("/") || value.startsWith("//")) {
+    return "/account";
+  }
+  if (value.includes("\\") || value.startsWith("/signin")) return "/account";
+  return value;
+}
+
+/** Go to the sign-in page, saying why and where to come back to. */
+export function goToSignIn(reason) {
+  const params = new URLSearchParams();
+  if (reason) params.set("reason", reason);
+  params.set("next", location.pathname);
+  location.assign(`/signin?${params}`);
+}
+
+function wireSignOut() {
+  for (const button of document.querySelectorAll('[data-action="sign-out"]')) {
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      await session.signOut();
+    });
+  }
+}
+
+/**
+ * For pages that need a user: restore the session (refresh through the cookie), show
+ * the header, and go to sign-in when the session ends. Resolves to /userinfo's answer.
+ */
+export async function requireUser() {
+  session.onSignedOut((reason) => goToSignIn(reason === "signed-out" ? "signed-out" : reason));
+  wireSignOut();
+  if (!(await session.restore())) {
+    goToSignIn(null);
+    return new Promise(() => {});
+  }
+  const user = await session.api("/userinfo");
+  showUser(user);
+  return user;
+}
+
+/** For pages open to everyone: show the header as signed in when a session exists. */
+export async function optionalUser() {
+  session.onSignedOut(() => showUser(null));
+  wireSignOut();
+  if (!(await session.restore())) {
+    showUser(null);
+    return null;
+  }
+  try {
+    const user = await session.api("/userinfo");
+    showUser(user);
+    return user;
+  } catch {
+    showUser(null);
+    return null;
+  }
+}

@@ -1,0 +1,211 @@
+"""The web pages' infrastructure: security headers, templates, static files.
+
+The pages render without the issuer (their scripts fetch data), so these tests use the
+app without running its lifespan. The browser half is in tests/e2e/.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tokensmith.server.app import create_app
+from tokensmith.server.pages import headers
+from tokensmith.settings import Settings
+
+PAGES = ("/signin", "/signup", "/account")
+STRICT_CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "frame-ancestors": "'none'",
+    "form-action": "'self'",
+}
+
+
+def _client(tmp_path: Path, **settings: Any) -> TestClient:
+    values: dict[str, Any] = {"data_dir": tmp_path, "cookie_mode": True, **settings}
+    return TestClient(create_app(Settings(**values)))
+
+
+class _Page(HTMLParser):
+    """What the accessibility and CSP checks need from a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inline_scripts = 0
+        self.style_elements = 0
+        self.style_attributes = 0
+        self.event_attributes: list[str] = []
+        self.inputs: list[dict[str, str | None]] = []
+        self.labels: set[str] = set()
+        self.landmarks: set[str] = set()
+        self.assets: list[str] = []
+        self.lang: str | None = None
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "html":
+            self.lang = found.get("lang")
+        if tag == "script":
+            if found.get("src"):
+                self.assets.append(found["src"] or "")
+            else:
+                self._in_script = True
+        if tag == "link" and found.get("href"):
+            self.assets.append(found["href"] or "")
+        if tag == "style":
+            self.style_elements += 1
+        if "style" in found:
+            self.style_attributes += 1
+        self.event_attributes += [name for name in found if name.startswith("on")]
+        if tag in ("input", "textarea", "select") and found.get("type") != "hidden":
+            self.inputs.append(found)
+        if tag == "label" and found.get("for"):
+            self.labels.add(found["for"] or "")
+        if tag in ("header", "nav", "main", "footer"):
+            self.landmarks.add(tag)
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script and data.strip():
+            self.inline_scripts += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_script = False
+
+
+def _parse(html: str) -> _Page:
+    page = _Page()
+    page.feed(html)
+    return page
+
+
+def _csp(value: str) -> dict[str, str]:
+    out = {}
+    for directive in value.split(";"):
+        name, _, rest = directive.strip().partition(" ")
+        out[name] = rest.strip()
+    return out
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_carries_the_strict_security_headers(tmp_path: Path, path: str) -> None:
+    response = _client(tmp_path).get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    csp = _csp(response.headers["content-security-policy"])
+    for directive, value in STRICT_CSP.items():
+        assert csp[directive] == value, directive
+    assert "unsafe-inline" not in response.headers["content-security-policy"]
+    assert "unsafe-eval" not in response.headers["content-security-policy"]
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_have_no_inline_script_or_style_and_label_every_input(
+    tmp_path: Path, path: str
+) -> None:
+    page = _parse(_client(tmp_path, registration="invite").get(path).text)
+    assert page.inline_scripts == 0
+    assert page.style_elements == 0
+    assert page.style_attributes == 0
+    assert page.event_attributes == []
+    assert page.lang == "en"
+    assert {"header", "nav", "main", "footer"} <= page.landmarks
+    for field in page.inputs:
+        assert field.get("id") in page.labels, field
+
+
+def test_signup_follows_the_registration_setting(tmp_path: Path) -> None:
+    open_page = _parse(_client(tmp_path / "a", registration="open").get("/signup").text)
+    invite_page = _parse(_client(tmp_path / "b", registration="invite").get("/signup").text)
+    closed = _client(tmp_path / "c", registration="closed").get("/signup").text
+    open_names = {f.get("name") for f in open_page.inputs}
+    assert open_names == {"username", "password", "confirm"}
+    assert {f.get("name") for f in invite_page.inputs} == open_names | {"invite"}
+    assert "Registration is closed" in closed
+    assert _parse(closed).inputs == []
+    assert "<form" not in closed
+
+
+def test_pages_without_cookie_mode_say_how_to_turn_it_on(tmp_path: Path) -> None:
+    html = _client(tmp_path, cookie_mode=False).get("/signin").text
+    assert "TOKENSMITH_COOKIE_MODE=true" in html
+    assert "TOKENSMITH_COOKIE_MODE" not in _client(tmp_path / "on").get("/signin").text
+
+
+def test_home_leads_to_the_account_page(tmp_path: Path) -> None:
+    response = _client(tmp_path).get("/", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/account"
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_every_asset_a_page_names_is_served_with_its_type(tmp_path: Path) -> None:
+    client = _client(tmp_path)
+    seen: set[str] = set()
+    queue = [a for path in PAGES for a in _parse(client.get(path).text).assets]
+    while queue:
+        url = queue.pop().split("?")[0]
+        if url in seen:
+            continue
+        seen.add(url)
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["x-content-type-options"] == "nosniff"
+        if url.endswith(".js"):
+            assert response.headers["content-type"].startswith("text/javascript")
+            base = url.rsplit("/", 1)[0]
+            imports = re.findall(r'from "\./([\w-]+\.js)"', response.text)
+            queue += [f"{base}/{name}" for name in imports]
+        else:
+            assert response.headers["content-type"].startswith("text/css")
+    assert "/static/js/session.js" in seen
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/js/nope.js",
+        "/static/js/../../app.py",
+        "/static/js/%2e%2e/%2e%2e/app.py",
+        "/static/.hidden.js",
+        "/static/js/",
+        "/static/css",
+        "/static/js/session.py",
+    ],
+)
+def test_static_serves_only_known_files(tmp_path: Path, path: str) -> None:
+    response = _client(tmp_path).get(path)
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+def test_pages_stay_out_of_the_openapi_schema(tmp_path: Path) -> None:
+    schema = _client(tmp_path).get("/openapi.json").json()
+    assert not [p for p in schema["paths"] if p.startswith(("/static", "/signin", "/account"))]
+
+
+def test_no_script_keeps_a_token_in_storage_or_a_url() -> None:
+    static = Path(headers.__file__).parent.parent / "static" / "js"
+    sources = {p.name: p.read_text() for p in static.glob("*.js")}
+    assert "session.js" in sources
+    for name, text in sources.items():
+        for forbidden in ("localStorage", "sessionStorage", "indexedDB", "document.cookie ="):
+            assert forbidden not in text, (name, forbidden)
+        assert "innerHTML" not in text, name
+    # only session.js sees the access token, and it never builds a URL with it
+    holders = [name for name, text in sources.items() if "accessToken" in text]
+    assert holders == ["session.js"]
+    assert not re.search(r"[?&][a-z_]*token=", sources["session.js"])

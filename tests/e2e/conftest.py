@@ -1,0 +1,130 @@
+"""Browser tests: Playwright driving the machine's Chromium against a real server.
+
+- ``browser``: headless Chromium from ``TOKENSMITH_CHROMIUM`` or ``/usr/bin/chromium``
+  (Debian's ``chromium``; never a downloaded build). Without it, or without the
+  ``playwright`` package, the tests skip with the reason, and fail when
+  ``TOKENSMITH_REQUIRE_SERVICES=1`` (CI), like the PostgreSQL/Redis tests.
+- ``web_server``: one ``tokensmith serve`` for the module, in cookie mode, with a 30 s
+  access-token lifetime and 3 failed sign-ins per account before back-off. Its origin is
+  ``http://127.0.0.1:PORT``: Chromium treats 127.0.0.1 as a secure context, so it keeps
+  the ``__Host-``/``Secure`` cookies over http. Time moves with ``web_server.advance()``
+  (the server's test clock file) and ``page.clock`` (the page's timers).
+- ``new_page()``: a page in a fresh browser context (its own cookie jar), phone-sized or
+  not; ``sign_up(server, name)`` makes an account through the API; ``sign_in(page, ...)``
+  signs in through the page; ``shot(page, name)`` saves a screenshot to ``artifacts/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from integration.server_process import PASSWORD, Server
+from services import unavailable
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+ACCESS_TTL = 30
+ACCOUNT_LIMIT = 3
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1100, "height": 800}
+
+_names = itertools.count()
+
+
+def chromium_path() -> str | None:
+    configured = os.environ.get("TOKENSMITH_CHROMIUM")
+    if configured:
+        return configured if Path(configured).is_file() else None
+    for candidate in ("chromium", "chromium-browser"):
+        found = shutil.which(candidate)
+        if found:
+            return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("browser tests need the playwright package (pip install -e '.[dev]')")
+    executable = chromium_path()
+    if executable is None:
+        unavailable("browser tests need Chromium (apt-get install chromium) at /usr/bin/chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=["--no-sandbox"]
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def web_server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Server]:
+    base = tmp_path_factory.mktemp("web")
+    server = Server(
+        base / "data",
+        {
+            "TOKENSMITH_COOKIE_MODE": "true",
+            "TOKENSMITH_ACCESS_TTL": str(ACCESS_TTL),
+            "TOKENSMITH_RATE_ACCOUNT_LIMIT": str(ACCOUNT_LIMIT),
+        },
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{next(_names)}{os.getpid()}"
+
+
+def sign_up(server: Server, username: str, password: str = PASSWORD) -> None:
+    with server.client() as client:
+        created = client.post("/auth/register", json={"username": username, "password": password})
+    assert created.status_code == 201, created.text
+
+
+@pytest.fixture
+def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """``new_page(phone=False, clock=False)``: a page in its own context; ``clock``
+    installs Playwright's fake timers before the first page script runs."""
+    contexts: list[Any] = []
+
+    def make(*, phone: bool = False, clock: bool = False) -> Any:
+        context = browser.new_context(viewport=PHONE if phone else DESKTOP)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        if clock:
+            page.clock.install()
+        return page
+
+    yield make
+    for context in contexts:
+        with contextlib.suppress(Exception):
+            context.close()
+
+
+def sign_in(page: Any, server: Server, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the sign-in page and wait for the account page to show the user."""
+    page.goto(f"{server.url}/signin")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server.url}/account")
+    page.locator("main strong[data-bind=username]").filter(has_text=username).wait_for()
+
+
+def shot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

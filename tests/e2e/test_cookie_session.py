@@ -1,0 +1,139 @@
+"""The SPA cookie flow in a real browser: the access token in memory only, the refresh
+token in an HttpOnly ``__Host-`` cookie, silent refresh, reload, sign out everywhere."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from integration.server_process import PASSWORD, Server
+
+from .conftest import ACCESS_TTL, shot, sign_in, sign_up, unique
+
+REFRESH = "__Host-tokensmith-refresh"
+CSRF = "__Host-tokensmith-csrf"
+
+
+def _storage(page: Any) -> dict[str, int]:
+    return page.evaluate("({local: localStorage.length, session: sessionStorage.length})")
+
+
+def _tokens_seen(page: Any) -> list[str]:
+    """Collect every access token the page receives (login and refresh answers)."""
+    seen: list[str] = []
+
+    def on_response(response: Any) -> None:
+        if response.url.endswith(("/auth/login", "/auth/refresh")) and response.ok:
+            seen.append(json.loads(response.body())["access_token"])
+
+    page.on("response", on_response)
+    return seen
+
+
+def test_sign_up_then_sign_in_keeps_every_token_away_from_script_storage_and_urls(
+    web_server: Server, new_page: Any
+) -> None:
+    page = new_page()
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    tokens = _tokens_seen(page)
+    username = unique("ada")
+
+    page.goto(f"{web_server.url}/signup")
+    shot(page, "signup")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url(f"{web_server.url}/account")
+    page.get_by_role("button", name="Sign out", exact=True).first.click()
+    page.wait_for_url("**/signin?**")
+    assert "You are signed out." in page.locator("main").inner_text()
+    shot(page, "signin")
+
+    sign_in(page, web_server, username)
+    page.locator("tbody tr").first.wait_for()
+    shot(page, "account")
+
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    refresh = cookies[REFRESH]
+    assert refresh["httpOnly"] is True
+    assert refresh["secure"] is True
+    assert refresh["sameSite"] == "Strict"
+    assert refresh["path"] == "/"
+    visible = page.evaluate("document.cookie")
+    assert REFRESH not in visible
+    assert refresh["value"] not in visible
+    assert CSRF in visible  # the double-submit token is meant to be readable
+    assert _storage(page) == {"local": 0, "session": 0}
+
+    assert len(tokens) == 2  # the sign-up's sign-in, then this sign-in
+    for token in tokens:
+        assert all(token not in c["value"] for c in cookies.values())
+        assert all(token not in url for url in urls)
+        assert token not in visible
+    assert all(refresh["value"] not in url for url in urls)
+
+
+def test_the_page_refreshes_silently_before_the_access_token_expires(
+    web_server: Server, new_page: Any
+) -> None:
+    username = unique("bob")
+    sign_up(web_server, username)
+    page = new_page(clock=True)
+    tokens = _tokens_seen(page)
+    sign_in(page, web_server, username)
+    assert len(tokens) == 1
+
+    # The server's clock passes the access token's expiry; the page's timer (80 % of the
+    # lifetime) fires first and refreshes through the cookie.
+    web_server.advance(ACCESS_TTL + 1)
+    with page.expect_response("**/auth/refresh") as refreshed:
+        page.clock.fast_forward(ACCESS_TTL * 1000)
+    assert refreshed.value.status == 200
+    assert len(tokens) == 2
+    assert tokens[1] != tokens[0]
+
+    with page.expect_response("**/auth/sessions") as listed:
+        page.get_by_role("button", name="Refresh list").click()
+    assert listed.value.status == 200
+    assert listed.value.request.headers["authorization"] == f"Bearer {tokens[1]}"
+    assert page.locator("tbody tr.current").count() == 1
+    assert _storage(page) == {"local": 0, "session": 0}
+
+
+def test_a_reload_keeps_the_user_signed_in(web_server: Server, new_page: Any) -> None:
+    username = unique("cy")
+    sign_up(web_server, username)
+    page = new_page()
+    sign_in(page, web_server, username)
+    with page.expect_response("**/auth/refresh") as refreshed:
+        page.reload()
+    assert refreshed.value.status == 200
+    page.locator("main strong[data-bind=username]").filter(has_text=username).wait_for()
+    assert page.url == f"{web_server.url}/account"
+
+
+def test_sign_out_everywhere_in_another_browser_ends_this_one_at_its_next_refresh(
+    web_server: Server, new_page: Any
+) -> None:
+    username = unique("dee")
+    sign_up(web_server, username)
+    first = new_page(clock=True)
+    sign_in(first, web_server, username)
+    second = new_page()
+    sign_in(second, web_server, username)
+    assert second.locator("tbody tr").count() == 2
+
+    second.get_by_role("button", name="Sign out everywhere").click()
+    second.wait_for_url("**/signin?**")
+    assert "signed out on every device" in second.locator("main").inner_text()
+    assert REFRESH not in {c["name"] for c in second.context.cookies()}
+
+    assert first.url == f"{web_server.url}/account"  # nothing happens until it refreshes
+    with first.expect_response("**/auth/refresh") as refused:
+        first.clock.fast_forward(ACCESS_TTL * 1000)
+    assert refused.value.status == 400
+    first.wait_for_url("**/signin?**")
+    assert "Your session has ended" in first.locator("main").inner_text()
+    shot(first, "signed-out-elsewhere")

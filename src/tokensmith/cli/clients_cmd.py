@@ -62,6 +62,13 @@ def _words(values: tuple[str, ...]) -> list[str]:
     help="private_key_jwt: a file holding the client's public JWK Set.",
 )
 @click.option("--jwks-uri", help="private_key_jwt: where the client publishes its JWK Set.")
+@click.option(
+    "--dpop",
+    type=click.Choice(["required", "optional", "off"]),
+    default="optional",
+    show_default=True,
+    help="DPoP (RFC 9449): require a proof, bind tokens when one comes, or ignore proofs.",
+)
 @settings_options
 def add(
     name: str,
@@ -75,6 +82,7 @@ def add(
     cookie_mode: bool,
     jwks_file: str | None,
     jwks_uri: str | None,
+    dpop: str,
     data_dir: str | None,
     config_file: str | None,
 ) -> None:
@@ -113,6 +121,7 @@ def add(
             cookie_mode=cookie_mode,
             jwks=jwks,
             jwks_uri=jwks_uri,
+            dpop=dpop,
         )
 
     new = run_with_issuer(settings, use)
@@ -141,13 +150,14 @@ def list_(as_json: bool, limit: int, data_dir: str | None, config_file: str | No
     if not found:
         click.echo("no clients")
         return
-    rows = [("CLIENT_ID", "AUTH", "AUDIENCES", "SCOPES", "CREATED", "STATUS")]
+    rows = [("CLIENT_ID", "AUTH", "AUDIENCES", "SCOPES", "DPOP", "CREATED", "STATUS")]
     rows += [
         (
             info.client_id,
             info.auth_method,
             ",".join(info.audiences) or "-",
             ",".join(info.scopes) or "-",
+            info.dpop,
             when(info.created_at),
             "disabled" if info.disabled else "active",
         )

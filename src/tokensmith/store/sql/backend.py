@@ -78,6 +78,34 @@ def _inserted_id(result: Any) -> int:
 
 R = TypeVar("R")
 
+# The hot paths (login, refresh, audit) execute statements built once, with bound
+# parameters: building a SQLAlchemy statement costs far more than executing a built one
+# (its compiled form is cached by the engine), about 100 µs against 25 µs per query here.
+# (UPDATE parameters are named b_*: SQLAlchemy reserves column names for SET values.)
+_p = sa.bindparam
+_USER_BY_ID = users.select().where(users.c.id == _p("id"))
+_USER_BY_USERNAME = users.select().where(users.c.username_key == _p("username_key"))
+_SESSION_BY_ID = sessions.select().where(sessions.c.id == _p("id"))
+_TOUCH_SESSION = (
+    sessions.update().where(sessions.c.id == _p("b_id")).values(last_used_at=_p("b_now"))
+)
+_TOKEN_BY_HASH = refresh_tokens.select().where(refresh_tokens.c.token_hash == _p("token_hash"))
+_FIRST_CHILD = (
+    refresh_tokens.select()
+    .where(refresh_tokens.c.parent_hash == _p("token_hash"))
+    .order_by(refresh_tokens.c.issued_at)
+    .limit(1)
+)
+_CONSUME = (
+    refresh_tokens.update()
+    .where(refresh_tokens.c.token_hash == _p("b_hash"), refresh_tokens.c.consumed_at.is_(None))
+    .values(consumed_at=_p("b_now"))
+    .returning(*refresh_tokens.c)
+)
+_INSERT_TOKEN = refresh_tokens.insert()
+_INSERT_SESSION = sessions.insert()
+_INSERT_AUDIT = audit_events.insert()
+
 
 def _values(record: Any) -> dict[str, Any]:
     """A record's fields as column values (records whose fields are their table's columns)."""
@@ -128,18 +156,18 @@ class SqlUserStore(_Sql):
         except IntegrityError as exc:
             raise DuplicateError(f"user {user.username!r} exists") from exc
 
-    async def _one(self, where: Any) -> UserRecord | None:
+    async def _one(self, query: Any, params: dict[str, Any]) -> UserRecord | None:
         def run(conn: Connection) -> UserRecord | None:
-            row = conn.execute(users.select().where(where)).first()
+            row = conn.execute(query, params).first()
             return None if row is None else _user(row)
 
         return await self._db.read(run)
 
     async def get(self, user_id: str) -> UserRecord | None:
-        return await self._one(users.c.id == user_id)
+        return await self._one(_USER_BY_ID, {"id": user_id})
 
     async def get_by_username(self, username_key: str) -> UserRecord | None:
-        return await self._one(users.c.username_key == username_key)
+        return await self._one(_USER_BY_USERNAME, {"username_key": username_key})
 
     async def _update(self, user_id: str, **values: Any) -> bool:
         def run(conn: Connection) -> bool:
@@ -198,24 +226,9 @@ class SqlSessionStore(_Sql):
         self, session: SessionRecord, *, first_token: RefreshTokenRecord | None = None
     ) -> None:
         def run(conn: Connection) -> None:
-            conn.execute(
-                sessions.insert().values(
-                    id=session.id,
-                    user_id=session.user_id,
-                    client_id=session.client_id,
-                    scope=session.scope,
-                    created_at=session.created_at,
-                    last_used_at=session.last_used_at,
-                    expires_at=session.expires_at,
-                    ip=session.ip,
-                    user_agent=session.user_agent,
-                    revoked_at=session.revoked_at,
-                    revoked_reason=session.revoked_reason,
-                    dpop_jkt=session.dpop_jkt,
-                )
-            )
+            conn.execute(_INSERT_SESSION, _values(session))
             if first_token is not None:
-                conn.execute(refresh_tokens.insert().values(**_values(first_token)))
+                conn.execute(_INSERT_TOKEN, _values(first_token))
 
         try:
             await self._db.write(run)
@@ -224,16 +237,14 @@ class SqlSessionStore(_Sql):
 
     async def get(self, session_id: str) -> SessionRecord | None:
         def run(conn: Connection) -> SessionRecord | None:
-            row = conn.execute(sessions.select().where(sessions.c.id == session_id)).first()
+            row = conn.execute(_SESSION_BY_ID, {"id": session_id}).first()
             return None if row is None else _session(row)
 
         return await self._db.read(run)
 
     async def touch(self, session_id: str, *, now: float) -> None:
         def run(conn: Connection) -> None:
-            conn.execute(
-                sessions.update().where(sessions.c.id == session_id).values(last_used_at=now)
-            )
+            conn.execute(_TOUCH_SESSION, {"b_id": session_id, "b_now": now})
 
         await self._db.write(run)
 
@@ -311,26 +322,19 @@ def _token(row: Any) -> RefreshTokenRecord:
 
 
 def _get_token(conn: Connection, token_hash: str) -> RefreshTokenRecord | None:
-    query = refresh_tokens.select().where(refresh_tokens.c.token_hash == token_hash)
-    row = conn.execute(query).first()
+    row = conn.execute(_TOKEN_BY_HASH, {"token_hash": token_hash}).first()
     return None if row is None else _token(row)
 
 
 def _child_token(conn: Connection, token_hash: str) -> RefreshTokenRecord | None:
-    query = (
-        refresh_tokens.select()
-        .where(refresh_tokens.c.parent_hash == token_hash)
-        .order_by(refresh_tokens.c.issued_at)
-        .limit(1)
-    )
-    row = conn.execute(query).first()
+    row = conn.execute(_FIRST_CHILD, {"token_hash": token_hash}).first()
     return None if row is None else _token(row)
 
 
 class SqlRefreshTokenStore(_Sql):
     async def add(self, token: RefreshTokenRecord) -> None:
         def run(conn: Connection) -> None:
-            conn.execute(refresh_tokens.insert().values(**_values(token)))
+            conn.execute(_INSERT_TOKEN, _values(token))
 
         try:
             await self._db.write(run)
@@ -346,23 +350,11 @@ class SqlRefreshTokenStore(_Sql):
         def run(conn: Connection) -> ConsumeResult:
             # the one decision: a conditional UPDATE ... RETURNING; row locks (PostgreSQL)
             # or the single writer (SQLite) make exactly one caller get the row back
-            won = conn.execute(
-                refresh_tokens.update()
-                .where(
-                    refresh_tokens.c.token_hash == token_hash,
-                    refresh_tokens.c.consumed_at.is_(None),
-                )
-                .values(consumed_at=now)
-                .returning(*refresh_tokens.c)
-            ).first()
+            won = conn.execute(_CONSUME, {"b_hash": token_hash, "b_now": now}).first()
             if won is not None:
                 if child is not None:
-                    conn.execute(refresh_tokens.insert().values(**_values(child)))
-                    conn.execute(
-                        sessions.update()
-                        .where(sessions.c.id == child.session_id)
-                        .values(last_used_at=now)
-                    )
+                    conn.execute(_INSERT_TOKEN, _values(child))
+                    conn.execute(_TOUCH_SESSION, {"b_id": child.session_id, "b_now": now})
                 return ConsumeResult(won=True, token=_token(won), child=child)
             token = _get_token(conn, token_hash)
             if token is None:
@@ -570,16 +562,17 @@ class SqlAuditStore(_Sql):
 
         def run(conn: Connection) -> int:
             result = conn.execute(
-                audit_events.insert().values(
-                    kind=record.kind,
-                    at=record.at,
-                    user_id=record.user_id,
-                    username=record.username,
-                    session_id=record.session_id,
-                    ip=record.ip,
-                    user_agent=record.user_agent,
-                    details=details,
-                )
+                _INSERT_AUDIT,
+                {
+                    "kind": record.kind,
+                    "at": record.at,
+                    "user_id": record.user_id,
+                    "username": record.username,
+                    "session_id": record.session_id,
+                    "ip": record.ip,
+                    "user_agent": record.user_agent,
+                    "details": details,
+                },
             )
             return _inserted_id(result)
 

@@ -123,7 +123,7 @@ class DPoPConfig:
     - ``max_age`` / ``leeway``: a proof's ``iat`` may be at most ``max_age`` seconds old
       and ``leeway`` seconds in the future (clock skew, also added to ``max_age``).
     - ``nonce``: require server nonces (RFC 9449 §8); ``nonce_period``: seconds a nonce
-      is issued for (one is accepted for the period before and after it too).
+      is handed out for (it is accepted for one more period after that).
     - ``first_party``: the mode of the built-in first-party client (``/auth/login``):
       ``required``, ``optional`` or ``off`` (registered clients carry their own).
     """
@@ -144,8 +144,8 @@ class DPoPConfig:
         _positive("dpop max_age", self.max_age)
         _positive("dpop leeway", self.leeway, zero_ok=True)
         _positive("dpop nonce_period", self.nonce_period)
-        if self.nonce_period < 10:
-            raise ValueError("dpop nonce_period must be at least 10 seconds")
+        if not 10 <= self.nonce_period <= 86_400:
+            raise ValueError("dpop nonce_period must be from 10 seconds to a day")
         if self.first_party not in DPOP_MODES:
             raise ValueError("dpop first_party must be 'required', 'optional' or 'off'")
         self.policy()  # refuses symmetric, unknown or no algorithms, a leeway over 300 s

@@ -9,11 +9,11 @@ window, ``ath``, ``cnf.jkt``, the nonce). What needs state or a secret lives her
   the proof would be too old anyway; a second sight is refused. The store is shared by
   every process of a deployment (SQL, or Redis at scale), so a proof replayed against
   another instance is refused too.
-- **Server nonces** (§8, §9), when enabled: a nonce is HMAC-SHA256 (a key derived from
-  the master key) of the number of the current time window, so every instance issues
-  and accepts the same nonces with no shared state. The nonce of the current window is
-  handed out; those of the previous and the next window are accepted too (a client
-  that just got one, instances whose clocks differ a little).
+- **Server nonces** (§8, §9), when enabled: the stateless nonces of
+  :class:`tokensmith.resource.dpop.DPoPNonces` (an HMAC of the time window's number)
+  under a key derived from the master key, so every instance issues and accepts the
+  same nonces with no shared state. The current window's nonce is handed out; the
+  previous window's is accepted too.
 - **Modes** (per client): ``required`` refuses a token request without a proof
   (``invalid_dpop_proof``); ``optional`` binds the token when a proof comes; ``off``
   ignores a ``DPoP`` header, and the answer's ``token_type: Bearer`` tells the client
@@ -26,15 +26,13 @@ Errors: :class:`~tokensmith.issuer.errors.DPoPProofError` at the token endpoints
 from __future__ import annotations
 
 import hashlib
-import hmac
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 from tokensmith.jose import dpop as jose_dpop
-from tokensmith.jose.encoding import b64url_encode
 from tokensmith.jose.errors import DPoPError, DPoPNonceError, DPoPReplayedError
+from tokensmith.resource.dpop import DPoPNonces
 from tokensmith.store import AssertionReplayStore, DPoPMode
 
 from .config import DPoPConfig
@@ -54,7 +52,6 @@ DPOP_SCHEME: Final = "DPoP"
 _REPLAY_PREFIX: Final = "dpop:"
 #: the replay store keeps keys of at most 64 characters
 _REPLAY_DIGEST: Final = 64 - len(_REPLAY_PREFIX)
-_NONCE_BYTES: Final = 16
 
 
 @dataclass(frozen=True)
@@ -106,7 +103,7 @@ class DPoPBinder:
         self.config = config
         self.policy = config.policy()
         self._replays = replays
-        self._nonce_key = nonce_key
+        self._nonces = DPoPNonces(nonce_key, window=config.nonce_period) if config.nonce else None
         self._clock = clock
 
     @property
@@ -115,26 +112,9 @@ class DPoPBinder:
 
     # ---- nonces ------------------------------------------------------------------------
 
-    def _nonce_for(self, window: int) -> str:
-        digest = hmac.new(
-            self._nonce_key, b"dpop-nonce\x00" + window.to_bytes(8, "big", signed=True), "sha256"
-        ).digest()
-        return b64url_encode(digest[:_NONCE_BYTES])
-
-    def _window(self, now: float) -> int:
-        return math.floor(now / self.config.nonce_period)
-
     def nonce(self) -> str | None:
         """The nonce to hand out now (``DPoP-Nonce``); None when nonces are off."""
-        if not self.config.nonce:
-            return None
-        return self._nonce_for(self._window(self._clock()))
-
-    def _accepted_nonces(self, now: float) -> tuple[str, ...] | None:
-        if not self.config.nonce:
-            return None
-        window = self._window(now)
-        return tuple(self._nonce_for(w) for w in (window, window - 1, window + 1))
+        return None if self._nonces is None else self._nonces.current(self._clock())
 
     # ---- proofs ------------------------------------------------------------------------
 
@@ -158,7 +138,7 @@ class DPoPBinder:
             policy=self.policy,
             access_token=access_token,
             expected_jkt=expected_jkt,
-            nonce=self._accepted_nonces(now),
+            nonce=None if self._nonces is None else self._nonces.accepted(now),
         )
         digest = hashlib.sha256(f"{proof.jkt}\x00{proof.jti}".encode()).hexdigest()
         key = _REPLAY_PREFIX + digest[:_REPLAY_DIGEST]

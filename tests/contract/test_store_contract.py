@@ -127,6 +127,22 @@ async def test_user_list_ordered_and_paged(stores: Stores) -> None:
     assert [u.id for u in await stores.users.list(limit=1, offset=1)] == ["user-2"]
 
 
+async def test_user_list_search_by_name_part_or_exact_id(stores: Stores) -> None:
+    for n in (1, 2, 12):
+        await stores.users.create(user(n, at=T0 + n))
+    await stores.users.create(
+        dataclasses.replace(user(7, at=T0 + 7), username="a%b_c", username_key="a%b_c")
+    )
+    assert [u.id for u in await stores.users.list(search="user1")] == ["user-1", "user-12"]
+    assert [u.id for u in await stores.users.list(search="2")] == ["user-2", "user-12"]
+    assert [u.id for u in await stores.users.list(search="user-2")] == ["user-2"]
+    assert [u.id for u in await stores.users.list(search="user", limit=1, offset=1)] == ["user-2"]
+    # LIKE wildcards in the search are plain characters
+    assert [u.id for u in await stores.users.list(search="%")] == ["user-7"]
+    assert [u.id for u in await stores.users.list(search="_")] == ["user-7"]
+    assert await stores.users.list(search="nobody") == []
+
+
 async def test_count_with_role_matches_whole_roles(stores: Stores) -> None:
     await stores.users.create(user(1, roles=("admin",)))
     await stores.users.create(user(2, roles=("administrator",)))
@@ -444,6 +460,22 @@ async def test_audit_newest_first_with_filters(stores: Stores) -> None:
     assert len(only) == 1
     assert only[0].details == {"client_id": "fp"}
     assert [r.id for r in await stores.audit.list(limit=1)] == [third]
+
+
+async def test_audit_pages_by_id_and_filters_by_time(stores: Stores) -> None:
+    ids = [
+        await stores.audit.append(AuditRecord(kind="login_ok", at=T0 + n, user_id="u1"))
+        for n in range(5)
+    ]
+    first_page = await stores.audit.list(limit=2)
+    assert [r.id for r in first_page] == [ids[4], ids[3]]
+    second = await stores.audit.list(limit=2, before_id=first_page[-1].id)
+    assert [r.id for r in second] == [ids[2], ids[1]]
+    assert [r.id for r in await stores.audit.list(since=T0 + 1, until=T0 + 3)] == [ids[2], ids[1]]
+    assert [r.id for r in await stores.audit.list(since=T0 + 4)] == [ids[4]]
+    assert await stores.audit.list(until=T0) == []
+    both = await stores.audit.list(user_id="u1", kind="login_ok", before_id=ids[1])
+    assert [r.id for r in both] == [ids[0]]
 
 
 async def test_invite_redeemed_once_and_not_after_expiry(stores: Stores) -> None:

@@ -174,6 +174,10 @@ class Issuer:
             raise
         return issuer
 
+    def now(self) -> float:
+        """The issuer's clock (Unix seconds): what its tokens' ``iat`` and ``exp`` use."""
+        return self._clock()
+
     async def close(self) -> None:
         """Stop the hashing threads. Does not close ``stores`` (the caller owns them)."""
         self._revocations.close()
@@ -403,6 +407,16 @@ class Issuer:
         if user is None:
             raise AuthError("user_not_found", "no such user")
         return _user_info(user)
+
+    async def find_user(self, *, user: str) -> UserInfo:
+        """The user whose id, or else whose username, is ``user``. Errors: user_not_found."""
+        found = await self._user_by_id(user)
+        if found is None:
+            key = username_key(user)
+            found = await self._stores.users.get_by_username(key) if key else None
+        if found is None:
+            raise AuthError("user_not_found", "no such user")
+        return _user_info(found)
 
     async def userinfo(self, claims: AccessClaims) -> dict[str, Any]:
         """OIDC-style userinfo for a verified token: ``sub``, ``preferred_username``, ``roles``."""
@@ -965,8 +979,14 @@ class Issuer:
         )
         return _user_info(user)
 
-    async def list_users(self, *, limit: int = 100, offset: int = 0) -> list[UserInfo]:
-        return [_user_info(u) for u in await self._stores.users.list(limit=limit, offset=offset)]
+    async def list_users(
+        self, *, limit: int = 100, offset: int = 0, search: str | None = None
+    ) -> list[UserInfo]:
+        """Oldest first. ``search``: only users whose name contains it (case-insensitive)
+        or whose id it is; an empty search finds everyone."""
+        key = username_key(search) if search else ""
+        found = await self._stores.users.list(limit=limit, offset=offset, search=key or None)
+        return [_user_info(u) for u in found]
 
     async def disable_user(self, *, username: str, ctx: RequestContext = _NO_CONTEXT) -> None:
         """Disable, end every session and deny every access token of the user.
@@ -1104,10 +1124,25 @@ class Issuer:
         return _user_info(user)
 
     async def audit_events(
-        self, *, limit: int = 100, user_id: str | None = None, kind: str | None = None
+        self,
+        *,
+        limit: int = 100,
+        user_id: str | None = None,
+        kind: str | None = None,
+        before_id: int | None = None,
+        since: float | None = None,
+        until: float | None = None,
     ) -> list[AuditEvent]:
-        """Newest first."""
-        records = await self._stores.audit.list(limit=limit, user_id=user_id, kind=kind)
+        """Newest first. ``before_id``: the next page after an event id; ``since`` /
+        ``until``: ``since <= at < until`` (Unix seconds)."""
+        records = await self._stores.audit.list(
+            limit=limit,
+            user_id=user_id,
+            kind=kind,
+            before_id=before_id,
+            since=since,
+            until=until,
+        )
         return [
             AuditEvent(
                 id=r.id,

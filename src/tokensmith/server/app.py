@@ -17,7 +17,15 @@ from fastapi import FastAPI
 from .. import __version__
 from ..issuer.service import Issuer
 from ..settings import Settings
-from . import auth_routes, client_routes, feed, meta_routes, oauth_routes, pages
+from . import (
+    admin_routes,
+    auth_routes,
+    client_routes,
+    feed,
+    meta_routes,
+    oauth_routes,
+    pages,
+)
 from .compose import open_issuer
 from .errors import install_error_handlers
 from .limits import SizeLimits
@@ -90,6 +98,7 @@ def create_app(settings: Settings, *, issuer: Issuer | None = None) -> FastAPI:
     app.include_router(feed.router)
     app.include_router(metrics_router)
     app.include_router(pages.build_router())
+    app.include_router(admin_routes.router)
     if settings.cookie_mode:
         from fastapi.middleware.cors import CORSMiddleware
 

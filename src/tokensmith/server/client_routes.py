@@ -28,6 +28,7 @@ from ..issuer.clients import (
     NewClient,
 )
 from ..issuer.errors import AuthError, OAuthError
+from ..issuer.service import AccessClaims
 from ..store import ClientRecord
 from .deps import access_claims, context, dpop_headers, dpop_request, issuer_of
 from .errors import NO_STORE
@@ -189,10 +190,11 @@ class ClientCreate(BaseModel):
     dpop: str = Field("optional", max_length=16)
 
 
-async def _require_admin(request: Request) -> None:
+async def _require_admin(request: Request) -> AccessClaims:
     claims = await access_claims(request)
     if not claims.is_admin and "admin" not in claims.scope.split():
         raise AuthError("forbidden", "the admin role or scope is required")
+    return claims
 
 
 def _created(new: NewClient) -> dict[str, Any]:

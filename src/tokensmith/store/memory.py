@@ -75,8 +75,12 @@ class MemoryUserStore:
     async def set_roles(self, user_id: str, roles: Sequence[str], *, now: float) -> bool:
         return self._update(user_id, roles=tuple(roles), updated_at=now)
 
-    async def list(self, *, limit: int = 100, offset: int = 0) -> list[UserRecord]:
+    async def list(
+        self, *, limit: int = 100, offset: int = 0, search: str | None = None
+    ) -> list[UserRecord]:
         users = sorted(self._by_id.values(), key=lambda u: (u.created_at, u.id))
+        if search is not None:
+            users = [u for u in users if search in u.username_key or u.id == search]
         return users[offset : offset + limit]
 
     async def count_with_role(self, role: str) -> int:
@@ -316,12 +320,23 @@ class MemoryAuditStore:
         return new_id
 
     async def list(
-        self, *, limit: int = 100, user_id: str | None = None, kind: str | None = None
+        self,
+        *,
+        limit: int = 100,
+        user_id: str | None = None,
+        kind: str | None = None,
+        before_id: int | None = None,
+        since: float | None = None,
+        until: float | None = None,
     ) -> list[AuditRecord]:
         found = [
             r
             for r in reversed(self._records)
-            if (user_id is None or r.user_id == user_id) and (kind is None or r.kind == kind)
+            if (user_id is None or r.user_id == user_id)
+            and (kind is None or r.kind == kind)
+            and (before_id is None or (r.id is not None and r.id < before_id))
+            and (since is None or r.at >= since)
+            and (until is None or r.at < until)
         ]
         return found[:limit]
 

@@ -57,8 +57,11 @@ class UserStore(Protocol):
 
     async def set_roles(self, user_id: str, roles: Sequence[str], *, now: float) -> bool: ...
 
-    async def list(self, *, limit: int = 100, offset: int = 0) -> list[UserRecord]:
-        """Ordered by creation time."""
+    async def list(
+        self, *, limit: int = 100, offset: int = 0, search: str | None = None
+    ) -> list[UserRecord]:
+        """Ordered by creation time. ``search``: only users whose ``username_key``
+        contains it (give it case-folded), or whose id is exactly it."""
 
     async def count_with_role(self, role: str) -> int: ...
 
@@ -163,9 +166,17 @@ class AuditStore(Protocol):
     async def append(self, record: AuditRecord) -> int: ...
 
     async def list(
-        self, *, limit: int = 100, user_id: str | None = None, kind: str | None = None
+        self,
+        *,
+        limit: int = 100,
+        user_id: str | None = None,
+        kind: str | None = None,
+        before_id: int | None = None,
+        since: float | None = None,
+        until: float | None = None,
     ) -> list[AuditRecord]:
-        """Newest first."""
+        """Newest first. ``before_id``: only records with a smaller id (the next page);
+        ``since`` / ``until``: only records with ``since <= at < until``."""
 
 
 class InviteStore(Protocol):

@@ -41,7 +41,20 @@ def test_every_path_of_the_issue_is_served() -> None:
         ("POST", "/admin/clients/{client_id}/rotate-secret"),
         ("POST", "/admin/clients/{client_id}/disable"),
     }
-    assert served - ISSUE_PATHS - issue_6 == {("POST", "/auth/setup"), ("POST", "/auth/password")}
+    issue_10 = {
+        ("GET", "/admin/users"),
+        ("GET", "/admin/users/{user_id}"),
+        ("POST", "/admin/users/{user_id}/disable"),
+        ("POST", "/admin/users/{user_id}/enable"),
+        ("POST", "/admin/users/{user_id}/revoke-sessions"),
+        ("GET", "/admin/keys"),
+        ("POST", "/admin/keys/rotate"),
+        ("GET", "/admin/audit"),
+    }
+    assert served - ISSUE_PATHS - issue_6 - issue_10 == {
+        ("POST", "/auth/setup"),
+        ("POST", "/auth/password"),
+    }
 
 
 def test_oauth_endpoints_document_a_form_body() -> None:

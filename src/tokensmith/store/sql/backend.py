@@ -185,8 +185,15 @@ class SqlUserStore(_Sql):
     async def set_roles(self, user_id: str, roles: Sequence[str], *, now: float) -> bool:
         return await self._update(user_id, roles=" ".join(roles), updated_at=now)
 
-    async def list(self, *, limit: int = 100, offset: int = 0) -> list[UserRecord]:
+    async def list(
+        self, *, limit: int = 100, offset: int = 0, search: str | None = None
+    ) -> list[UserRecord]:
         query = users.select().order_by(users.c.created_at, users.c.id).limit(limit).offset(offset)
+        if search is not None:
+            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(
+                sa.or_(users.c.username_key.like(f"%{escaped}%", escape="\\"), users.c.id == search)
+            )
 
         def run(conn: Connection) -> list[UserRecord]:
             return [_user(row) for row in conn.execute(query)]
@@ -579,13 +586,26 @@ class SqlAuditStore(_Sql):
         return await self._db.write(run)
 
     async def list(
-        self, *, limit: int = 100, user_id: str | None = None, kind: str | None = None
+        self,
+        *,
+        limit: int = 100,
+        user_id: str | None = None,
+        kind: str | None = None,
+        before_id: int | None = None,
+        since: float | None = None,
+        until: float | None = None,
     ) -> list[AuditRecord]:
         query = audit_events.select().order_by(audit_events.c.id.desc()).limit(limit)
         if user_id is not None:
             query = query.where(audit_events.c.user_id == user_id)
         if kind is not None:
             query = query.where(audit_events.c.kind == kind)
+        if before_id is not None:
+            query = query.where(audit_events.c.id < before_id)
+        if since is not None:
+            query = query.where(audit_events.c.at >= since)
+        if until is not None:
+            query = query.where(audit_events.c.at < until)
 
         def run(conn: Connection) -> list[AuditRecord]:
             return [_audit(row) for row in conn.execute(query)]

@@ -22,6 +22,7 @@ from . import (
     auth_routes,
     client_routes,
     feed,
+    inspect_routes,
     meta_routes,
     oauth_routes,
     pages,
@@ -99,6 +100,7 @@ def create_app(settings: Settings, *, issuer: Issuer | None = None) -> FastAPI:
     app.include_router(metrics_router)
     app.include_router(pages.build_router())
     app.include_router(admin_routes.router)
+    app.include_router(inspect_routes.router)
     if settings.cookie_mode:
         from fastapi.middleware.cors import CORSMiddleware
 

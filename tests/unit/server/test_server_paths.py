@@ -50,6 +50,7 @@ def test_every_path_of_the_issue_is_served() -> None:
         ("GET", "/admin/keys"),
         ("POST", "/admin/keys/rotate"),
         ("GET", "/admin/audit"),
+        ("POST", "/inspector/analyze"),
     }
     assert served - ISSUE_PATHS - issue_6 - issue_10 == {
         ("POST", "/auth/setup"),

@@ -23,8 +23,15 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from .algorithms import SIGNING_ALGORITHMS
-from .encoding import Limits, b64url_decode, b64url_encode, dump_json, parse_json_object
+from .algorithms import SIGNING_ALGORITHMS, SigningAlgorithm
+from .encoding import (
+    FrozenDict,
+    Limits,
+    b64url_decode,
+    b64url_encode,
+    dump_json,
+    parse_json_object,
+)
 from .errors import (
     AlgorithmNotAllowedError,
     DPoPAlgorithmNotAllowedError,
@@ -39,7 +46,6 @@ from .errors import (
     DPoPInvalidTypError,
     DPoPJktMismatchError,
     DPoPNonceError,
-    InvalidSignatureError,
     JoseError,
     LimitExceededError,
     UnsupportedError,
@@ -51,7 +57,6 @@ from .jws import (
     resolve_signing_alg,
     resolve_verify_alg,
     split_compact,
-    verify_signature,
 )
 
 #: The ``typ`` header of a DPoP proof (RFC 9449 §4.2).
@@ -87,6 +92,11 @@ class DPoPPolicy:
     leeway: float = 5
     max_proof_size: int = 8 * 1024
     limits: Limits = field(init=False, repr=False, compare=False)
+    # Header segments already checked against this policy -> (header, algorithm, key).
+    # A memo, bounded, never part of the policy's value.
+    header_plans: dict[str, tuple[Mapping[str, Any], SigningAlgorithm, JWK]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -244,16 +254,20 @@ def _accepted_nonces(nonce: str | Collection[str] | None) -> tuple[str, ...] | N
     return values
 
 
-def _parse(proof: str, policy: DPoPPolicy) -> tuple[Mapping[str, Any], dict[str, Any], JWK]:
-    """Header checks, the signature by the header's key, then the claims as JSON."""
-    limits = policy.limits
-    if type(proof) is not str:
-        raise DPoPError("a DPoP proof is a string")
-    if len(proof) > policy.max_proof_size:
-        raise DPoPError(f"the DPoP proof is longer than {policy.max_proof_size} characters")
+_MAX_HEADER_PLANS: Final = 256
+_SCALARS: Final = (str, int, float, bool, type(None))
+
+
+def _check_header(
+    header_b64: str, policy: DPoPPolicy
+) -> tuple[Mapping[str, Any], SigningAlgorithm, JWK]:
+    """Every check that depends on the header alone; the answer is remembered in
+    ``policy.header_plans`` (a client's proofs all share one header segment)."""
+    plan = policy.header_plans.get(header_b64)
+    if plan is not None:
+        return plan
     try:
-        header_b64, payload_b64, signature_b64 = split_compact(proof, limits)
-        header = parse_protected(header_b64, limits)
+        header = parse_protected(header_b64, policy.limits)
     except JoseError as exc:
         raise DPoPError(f"the DPoP proof is not a compact JWS: {exc.message}") from exc
     typ = header.get("typ")
@@ -283,6 +297,37 @@ def _parse(proof: str, policy: DPoPPolicy) -> tuple[Mapping[str, Any], dict[str,
     if key.is_private:
         raise DPoPInvalidKeyError("the proof's 'jwk' must be a public key (private members found)")
     try:
+        key.verifying_key_for(alg)
+    except JoseError as exc:
+        raise DPoPInvalidKeyError(
+            f"the proof's 'jwk' cannot verify {alg.name}: {exc.message}"
+        ) from exc
+    shareable = all(type(v) is str for v in members.values()) and all(
+        type(v) in _SCALARS for k, v in header.items() if k != "jwk"
+    )
+    if not shareable:
+        return header, alg, key
+    plan = (FrozenDict({**header, "jwk": FrozenDict(members)}), alg, key)
+    plans = policy.header_plans
+    if len(plans) >= _MAX_HEADER_PLANS:
+        plans.clear()
+    plans[header_b64] = plan
+    return plan
+
+
+def _parse(proof: str, policy: DPoPPolicy) -> tuple[Mapping[str, Any], dict[str, Any], JWK]:
+    """Header checks, the signature by the header's key, then the claims as JSON."""
+    limits = policy.limits
+    if type(proof) is not str:
+        raise DPoPError("a DPoP proof is a string")
+    if len(proof) > policy.max_proof_size:
+        raise DPoPError(f"the DPoP proof is longer than {policy.max_proof_size} characters")
+    try:
+        header_b64, payload_b64, signature_b64 = split_compact(proof, limits)
+    except JoseError as exc:
+        raise DPoPError(f"the DPoP proof is not a compact JWS: {exc.message}") from exc
+    header, alg, key = _check_header(header_b64, policy)
+    try:
         signature = b64url_decode(signature_b64, what="signature")
         if len(payload_b64) > (limits.max_payload * 4 + 2) // 3:
             raise LimitExceededError("the proof's claims are too large")
@@ -290,14 +335,8 @@ def _parse(proof: str, policy: DPoPPolicy) -> tuple[Mapping[str, Any], dict[str,
     except JoseError as exc:
         raise DPoPError(f"the DPoP proof is malformed: {exc.message}") from exc
     signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
-    try:
-        verify_signature(key, header, alg, signing_input, signature)
-    except InvalidSignatureError as exc:
-        raise DPoPInvalidSignatureError("the DPoP proof's signature does not verify") from exc
-    except JoseError as exc:
-        raise DPoPInvalidKeyError(
-            f"the proof's 'jwk' cannot verify {alg.name}: {exc.message}"
-        ) from exc
+    if not alg.verify(key.verifying_key_for(alg), signing_input, signature):
+        raise DPoPInvalidSignatureError("the DPoP proof's signature does not verify")
     try:
         claims = parse_json_object(
             claims_json, max_size=limits.max_payload, max_depth=limits.max_depth, what="claims"

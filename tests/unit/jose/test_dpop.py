@@ -312,3 +312,38 @@ def test_random_bytes_as_a_proof_never_escape_the_error_tree(data: bytes) -> Non
     text = data.decode("latin-1")
     with pytest.raises(JoseError):
         dpop.verify_proof(text, htm="GET", htu=URL, now=NOW)
+
+
+# ---- the header memo --------------------------------------------------------------------
+
+
+def test_the_header_memo_changes_no_answer(es256: JWK) -> None:
+    policy = dpop.DPoPPolicy()
+    first = dpop.make_proof(es256, htm="GET", htu=URL, iat=NOW)
+    second = dpop.make_proof(es256, htm="GET", htu=URL, iat=NOW)
+    assert first.split(".")[0] == second.split(".")[0]  # one client, one header segment
+    a = dpop.verify_proof(first, htm="GET", htu=URL, now=NOW, policy=policy)
+    assert first.split(".")[0] in policy.header_plans
+    b = dpop.verify_proof(second, htm="GET", htu=URL, now=NOW, policy=policy)
+    assert a.key is b.key
+    assert a.jti != b.jti
+    # a remembered header never vouches for a signature
+    head, _body, sig = second.split(".")
+    forged_body = dpop.make_proof(es256, htm="POST", htu=URL, iat=NOW).split(".")[1]
+    with pytest.raises(DPoPError, match="signature"):
+        dpop.verify_proof(
+            f"{head}.{forged_body}.{sig}", htm="POST", htu=URL, now=NOW, policy=policy
+        )
+    # the shared header is read-only, down to the jwk
+    with pytest.raises(TypeError):
+        b.header["typ"] = "JWT"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        b.header["jwk"]["x"] = "A"
+
+
+def test_the_header_memo_is_per_policy(es256: JWK) -> None:
+    proof = dpop.make_proof(es256, htm="GET", htu=URL, iat=NOW)
+    dpop.verify_proof(proof, htm="GET", htu=URL, now=NOW)  # remembered by the default policy
+    narrow = dpop.DPoPPolicy(algorithms=["EdDSA"])
+    with pytest.raises(DPoPAlgorithmNotAllowedError):
+        dpop.verify_proof(proof, htm="GET", htu=URL, now=NOW, policy=narrow)

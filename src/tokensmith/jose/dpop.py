@@ -18,6 +18,7 @@ import hmac
 import math
 import re
 import secrets
+import struct
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -69,6 +70,8 @@ MAX_NONCE_LENGTH: Final = 512
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _PERCENT: Final = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+#: How long a nonce of :class:`DPoPNonces` stays current, by default (seconds).
+DEFAULT_NONCE_WINDOW: Final = 300
 _METADATA_MEMBERS: Final = frozenset(
     {"kid", "alg", "use", "key_ops", "x5c", "x5t", "x5t#S256", "x5u"}
 )
@@ -194,6 +197,43 @@ def normalize_htu(url: str) -> str:
     netloc = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
     path = _PERCENT.sub(_percent_normalise, parts.path) or "/"
     return f"{scheme}://{netloc}{path}"
+
+
+class DPoPNonces:
+    """Stateless server nonces (RFC 9449 §8, §9): ``HMAC(secret, window index)``, a new
+    one every ``window`` seconds; the current and the previous one are accepted. Servers
+    sharing ``secret`` share nonces; without a secret, a random one is made (one
+    process). Reads no clock: ``now`` is passed in."""
+
+    def __init__(
+        self,
+        secret: bytes | None = None,
+        *,
+        window: float = DEFAULT_NONCE_WINDOW,
+    ) -> None:
+        if secret is None:
+            secret = secrets.token_bytes(32)
+        if not isinstance(secret, bytes) or len(secret) < 16:
+            raise ValueError("the nonce secret is at least 16 bytes")
+        if isinstance(window, bool) or not isinstance(window, (int, float)):
+            raise TypeError("window is a number of seconds")
+        if not math.isfinite(window) or not 10 <= window <= 86_400:
+            raise ValueError("window is from 10 seconds to a day")
+        self._secret = secret
+        self.window = window
+
+    def _nonce(self, index: int) -> str:
+        packed = struct.pack(">q", index)
+        return b64url_encode(hmac.digest(self._secret, b"dpop-nonce" + packed, "sha256")[:18])
+
+    def current(self, now: float) -> str:
+        """The nonce to hand out at ``now`` (``DPoP-Nonce``)."""
+        return self._nonce(int(now // self.window))
+
+    def accepted(self, now: float) -> tuple[str, str]:
+        """The nonces a proof may carry at ``now``: the current and the previous."""
+        index = int(now // self.window)
+        return (self._nonce(index), self._nonce(index - 1))
 
 
 def make_proof(
@@ -445,7 +485,9 @@ def algorithm_names(policy: DPoPPolicy = DEFAULT_DPOP_POLICY) -> str:
 __all__ = [
     "DEFAULT_DPOP_ALGORITHMS",
     "DEFAULT_DPOP_POLICY",
+    "DEFAULT_NONCE_WINDOW",
     "DPOP_TYP",
+    "DPoPNonces",
     "DPoPPolicy",
     "VerifiedProof",
     "access_token_hash",

@@ -18,23 +18,23 @@ carries a recent nonce of ours (stateless HMAC nonces rotating by time window).
 from __future__ import annotations
 
 import hashlib
-import hmac
-import math
-import secrets
-import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final, Protocol
+from typing import Protocol
 
 from tokensmith.jose import dpop as jose_dpop
-from tokensmith.jose.dpop import DEFAULT_DPOP_POLICY, DPoPPolicy, VerifiedProof
-from tokensmith.jose.encoding import b64url_encode
-from tokensmith.jose.errors import DPoPError, DPoPReplayedError
 
-#: How long a nonce of :class:`DPoPNonces` stays current, by default (seconds).
-DEFAULT_NONCE_WINDOW: Final = 300
+# DPoPNonces (and its default window) live in tokensmith.jose.dpop, re-exported here.
+from tokensmith.jose.dpop import (
+    DEFAULT_DPOP_POLICY,
+    DEFAULT_NONCE_WINDOW,
+    DPoPNonces,
+    DPoPPolicy,
+    VerifiedProof,
+)
+from tokensmith.jose.errors import DPoPError, DPoPReplayedError
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,43 +90,6 @@ class MemoryReplayCache:
             entries[key] = expires_at
             entries.move_to_end(key)
             return True
-
-
-class DPoPNonces:
-    """Stateless resource-server nonces (RFC 9449 §9): ``HMAC(secret, window index)``,
-    a new one every ``window`` seconds; the current and the previous one are accepted.
-    API processes sharing ``secret`` share nonces; without a secret, a random one is made
-    (one process)."""
-
-    def __init__(
-        self,
-        secret: bytes | None = None,
-        *,
-        window: float = DEFAULT_NONCE_WINDOW,
-    ) -> None:
-        if secret is None:
-            secret = secrets.token_bytes(32)
-        if not isinstance(secret, bytes) or len(secret) < 16:
-            raise ValueError("the nonce secret is at least 16 bytes")
-        if isinstance(window, bool) or not isinstance(window, (int, float)):
-            raise TypeError("window is a number of seconds")
-        if not math.isfinite(window) or not 10 <= window <= 86_400:
-            raise ValueError("window is from 10 seconds to a day")
-        self._secret = secret
-        self.window = window
-
-    def _nonce(self, index: int) -> str:
-        packed = struct.pack(">q", index)
-        return b64url_encode(hmac.digest(self._secret, b"dpop-nonce" + packed, "sha256")[:18])
-
-    def current(self, now: float) -> str:
-        """The nonce to hand out at ``now`` (``DPoP-Nonce``)."""
-        return self._nonce(int(now // self.window))
-
-    def accepted(self, now: float) -> tuple[str, str]:
-        """The nonces a proof may carry at ``now``: the current and the previous."""
-        index = int(now // self.window)
-        return (self._nonce(index), self._nonce(index - 1))
 
 
 @dataclass(frozen=True, slots=True)

@@ -157,6 +157,12 @@ class VerifiedProof:
     jti: str
     iat: float
 
+    @property
+    def replay_key(self) -> bytes:
+        """SHA-256 of the key's thumbprint and the ``jti``: what a replay cache keeps
+        (a fixed size whatever the ``jti``, RFC 9449 §11.1)."""
+        return hashlib.sha256(f"{self.jkt}\x00{self.jti}".encode()).digest()
+
 
 def access_token_hash(access_token: str) -> str:
     """The ``ath`` value for an access token: base64url(SHA-256(ASCII token)) (§4.2)."""

@@ -17,7 +17,6 @@ carries a recent nonce of ours (stateless HMAC nonces rotating by time window).
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -158,9 +157,8 @@ def check_proof(
     except (ValueError, TypeError):
         # the request's own method or URL (its Host header) is unusable
         raise DPoPError("the request's method or URL cannot be checked against a proof") from None
-    key = hashlib.sha256(f"{result.jkt}\x00{result.jti}".encode()).digest()
     expires_at = options.policy.expires_at(result.iat)
-    if not options.replay_cache.first_sight(key, expires_at=expires_at, now=now):
+    if not options.replay_cache.first_sight(result.replay_key, expires_at=expires_at, now=now):
         raise DPoPReplayedError("this DPoP proof was already used")
     return result
 

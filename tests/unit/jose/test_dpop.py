@@ -347,3 +347,17 @@ def test_the_header_memo_is_per_policy(es256: JWK) -> None:
     narrow = dpop.DPoPPolicy(algorithms=["EdDSA"])
     with pytest.raises(DPoPAlgorithmNotAllowedError):
         dpop.verify_proof(proof, htm="GET", htu=URL, now=NOW, policy=narrow)
+
+
+def test_the_replay_key_is_per_key_and_jti(es256: JWK) -> None:
+    other = JWK.generate("ES256")
+    proofs = [
+        dpop.make_proof(key, htm="GET", htu=URL, iat=NOW, jti=jti)
+        for key in (es256, other)
+        for jti in ("a", "b")
+    ]
+    keys = [dpop.verify_proof(p, htm="GET", htu=URL, now=NOW).replay_key for p in proofs]
+    assert len(set(keys)) == 4
+    assert all(len(k) == 32 for k in keys)
+    again = dpop.make_proof(es256, htm="POST", htu=URL, iat=NOW, jti="a")
+    assert dpop.verify_proof(again, htm="POST", htu=URL, now=NOW).replay_key == keys[0]

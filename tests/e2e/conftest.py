@@ -4,8 +4,9 @@
   (Debian's ``chromium``; never a downloaded build). Without it, or without the
   ``playwright`` package, the tests skip with the reason, and fail when
   ``TOKENSMITH_REQUIRE_SERVICES=1`` (CI), like the PostgreSQL/Redis tests.
-- ``web_server``: one ``tokensmith serve`` for the module, in cookie mode, with a 30 s
-  access-token lifetime and 3 failed sign-ins per account before back-off. Its origin is
+- ``web_server``: one ``tokensmith serve`` per test session (per xdist worker), in cookie
+  mode, with a 30 s access-token lifetime and 3 failed sign-ins per account before
+  back-off. Its origin is
   ``http://127.0.0.1:PORT``: Chromium treats 127.0.0.1 as a secure context, so it keeps
   the ``__Host-``/``Secure`` cookies over http. Time moves with ``web_server.advance()``
   (the server's test clock file) and ``page.clock`` (the page's timers).
@@ -66,7 +67,7 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def web_server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("web")
     server = Server(
@@ -114,13 +115,15 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
 
 
 def sign_in(page: Any, server: Server, username: str, password: str = PASSWORD) -> None:
-    """Sign in through the sign-in page and wait for the account page to show the user."""
+    """Sign in through the sign-in page; wait for the account page to show the user and
+    its session list."""
     page.goto(f"{server.url}/signin")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{server.url}/account")
     page.locator("main strong[data-bind=username]").filter(has_text=username).wait_for()
+    page.locator("tbody tr.current").wait_for()
 
 
 def shot(page: Any, name: str) -> Path:

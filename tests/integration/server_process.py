@@ -138,3 +138,14 @@ class Server:
         assert login.status_code == 200, login.text
         body: dict[str, Any] = login.json()
         return body
+
+
+def start_pair(make_server: Any, **settings: str) -> tuple[Server, Server]:
+    """Two servers on the same settings (a shared ``database_url`` and master key): the
+    second uses the first's issuer URL and clock file, as instances behind one URL do."""
+    first: Server = make_server(**settings)
+    second: Server = make_server(start=False, issuer=first.url, **settings)
+    second.clock_file = first.clock_file
+    second.env["TOKENSMITH_TEST_CLOCK_FILE"] = str(first.clock_file)
+    second.start()
+    return first, second

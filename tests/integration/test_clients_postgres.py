@@ -15,7 +15,7 @@ import pytest
 from services import postgres_database
 from tokensmith.jose import JWK
 
-from .server_process import Server
+from .server_process import Server, start_pair
 from .test_clients import ASSERTION_TYPE, add_client, assertion, basic, token_request, verified
 
 pytestmark = pytest.mark.services
@@ -24,13 +24,7 @@ pytestmark = pytest.mark.services
 @pytest.fixture
 def pg_pair(make_server: Any) -> Iterator[tuple[Server, Server]]:
     with postgres_database("tokensmith_clients") as url:
-        first: Server = make_server(database_url=url, master_key="M" * 43)
-        second: Server = make_server(
-            start=False, database_url=url, master_key="M" * 43, issuer=first.url
-        )
-        second.clock_file = first.clock_file
-        second.env["TOKENSMITH_TEST_CLOCK_FILE"] = str(first.clock_file)
-        second.start()
+        first, second = start_pair(make_server, database_url=url, master_key="M" * 43)
         yield first, second
         second.stop()
         first.stop()

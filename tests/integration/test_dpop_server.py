@@ -18,7 +18,7 @@ from services import postgres_database
 from tokensmith.jose import JWK, jwt
 from tokensmith.jose.dpop import make_proof
 
-from .server_process import PASSWORD, Server
+from .server_process import PASSWORD, Server, start_pair
 from .test_clients import add_client, basic, token_request
 
 CREDENTIALS = {"username": "alice", "password": PASSWORD}
@@ -145,12 +145,9 @@ def test_cli_clients_add_dpop_modes(server: Server) -> None:
 @pytest.fixture
 def pg_pair(make_server: Any) -> Iterator[tuple[Server, Server]]:
     with postgres_database("tokensmith_dpop") as url:
-        settings = {"database_url": url, "master_key": "D" * 43, "dpop_nonce": "true"}
-        first: Server = make_server(**settings)
-        second: Server = make_server(start=False, issuer=first.url, **settings)
-        second.clock_file = first.clock_file
-        second.env["TOKENSMITH_TEST_CLOCK_FILE"] = str(first.clock_file)
-        second.start()
+        first, second = start_pair(
+            make_server, database_url=url, master_key="D" * 43, dpop_nonce="true"
+        )
         yield first, second
         second.stop()
         first.stop()

@@ -28,7 +28,7 @@ from fastapi.responses import StreamingResponse
 
 from ..issuer.errors import AuthError
 from ..issuer.service import Issuer, RevocationEvent
-from .deps import bearer_token, issuer_of, secret_matches, settings_of
+from .deps import access_claims, bearer_token, issuer_of, secret_matches, settings_of
 
 router = APIRouter(tags=["revocation feed"])
 KEEPALIVE_SECONDS = 15.0
@@ -39,11 +39,14 @@ _EVENT_ID = re.compile(r"[0-9]{1,18}")
 
 
 async def _authorize(request: Request) -> None:
-    token = bearer_token(request)
-    secret = settings_of(request).revocation_feed_secret
-    if secret is not None and secret_matches(token, secret.get_secret_value()):
-        return
-    claims = await issuer_of(request).authenticate(token)
+    if (request.headers.get("authorization") or "")[:5].lower() == "dpop ":
+        claims = await access_claims(request)  # a DPoP-bound admin token with its proof
+    else:
+        token = bearer_token(request)
+        secret = settings_of(request).revocation_feed_secret
+        if secret is not None and secret_matches(token, secret.get_secret_value()):
+            return
+        claims = await issuer_of(request).authenticate(token)
     if not claims.is_admin:
         raise AuthError("forbidden", "the revocation feed needs an admin token or the feed secret")
 

@@ -305,3 +305,30 @@ async def test_admin_api_client_dpop_mode_and_bound_client_credentials(
         headers={**FORM, "Authorization": basic},
     )
     assert seen.json() == {"active": False}
+
+
+async def test_revocation_feed_takes_a_bound_token_with_its_proof(
+    http: httpx.AsyncClient, key: JWK
+) -> None:
+    created = await http.post(
+        "/auth/register", json={"username": "bob", "password": "another horse"}
+    )
+    assert created.status_code == 201, created.text
+    login = await http.post(
+        "/auth/login",
+        json={"username": "bob", "password": "another horse"},
+        headers=dpop(key, "/auth/login"),
+    )
+    token = login.json()["access_token"]
+    as_bearer = await http.get("/auth/revocations", headers={"Authorization": f"Bearer {token}"})
+    assert as_bearer.status_code == 401
+    assert as_bearer.headers["www-authenticate"].startswith("DPoP ")
+    # authenticated through the DPoP scheme: then refused only for not being an admin
+    with_proof = await http.get(
+        "/auth/revocations",
+        headers={
+            "Authorization": f"DPoP {token}",
+            **dpop(key, "/auth/revocations", method="GET", access_token=token),
+        },
+    )
+    assert (with_proof.status_code, with_proof.json()["error"]) == (403, "forbidden")

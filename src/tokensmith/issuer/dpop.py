@@ -25,7 +25,6 @@ Errors: :class:`~tokensmith.issuer.errors.DPoPProofError` at the token endpoints
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -140,8 +139,7 @@ class DPoPBinder:
             expected_jkt=expected_jkt,
             nonce=None if self._nonces is None else self._nonces.accepted(now),
         )
-        digest = hashlib.sha256(f"{proof.jkt}\x00{proof.jti}".encode()).hexdigest()
-        key = _REPLAY_PREFIX + digest[:_REPLAY_DIGEST]
+        key = _REPLAY_PREFIX + proof.replay_key.hex()[:_REPLAY_DIGEST]
         expires_at = self.policy.expires_at(proof.iat)
         if not await self._replays.use(key, expires_at=expires_at, now=now):
             raise DPoPReplayedError("this DPoP proof was used before (replay)")

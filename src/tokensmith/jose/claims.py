@@ -92,6 +92,10 @@ class ClaimsPolicy:
     header_plans: dict[str, Any] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
+    # The check itself, built once for this policy's values (see _validator).
+    _validate: Callable[[Mapping[str, Any]], None] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -134,6 +138,7 @@ class ClaimsPolicy:
             raise TypeError("now must be a callable returning POSIX seconds")
         if not isinstance(self.limits, Limits):
             raise TypeError("limits must be a Limits")
+        set_(self, "_validate", _validator(self))
 
     # ---- validation -------------------------------------------------------------------
 
@@ -148,50 +153,7 @@ class ClaimsPolicy:
 
     def validate(self, claims: Mapping[str, Any]) -> None:
         """Check ``claims`` against this policy; raise a ClaimsError subclass if not."""
-        for name in self.required:
-            if name not in claims:
-                raise MissingClaimError(f"the token has no {name!r} claim")
-        now = self.now()
-        leeway = self.leeway
-        # One lookup per claim; a NumericDate that is a plain in-range int (the usual
-        # case) skips the general check, which decides everything else (S14).
-        get = claims.get
-        exp = get("exp", _MISSING)
-        nbf = get("nbf", _MISSING)
-        iat = get("iat", _MISSING)
-        if exp is not _MISSING and not (type(exp) is int and 0 <= exp <= MAX_NUMERIC_DATE):
-            exp = _numeric_date(exp, "exp")
-        if nbf is not _MISSING and not (type(nbf) is int and 0 <= nbf <= MAX_NUMERIC_DATE):
-            nbf = _numeric_date(nbf, "nbf")
-        if iat is not _MISSING and not (type(iat) is int and 0 <= iat <= MAX_NUMERIC_DATE):
-            iat = _numeric_date(iat, "iat")
-        for name in _STRING_CLAIMS:
-            value = get(name, _MISSING)
-            if value is not _MISSING and type(value) is not str:
-                raise InvalidClaimError(f"the {name!r} claim must be a string")
-        if exp is not _MISSING and now >= exp + leeway:
-            raise ExpiredError("the token has expired")
-        if nbf is not _MISSING and now + leeway < nbf:
-            raise NotYetValidError("the token is not valid yet")
-        if iat is _MISSING:
-            iat = None
-        elif now + leeway < iat:
-            raise IssuedInFutureError("the token was issued in the future")
-        if self.max_age is not None:
-            if iat is None:
-                raise MissingClaimError("max_age needs an 'iat' claim")
-            if now - iat > self.max_age + leeway:
-                raise TooOldError("the token is older than max_age")
-        issuers = self.issuer
-        if issuers is not None:
-            iss = claims.get("iss")
-            if iss is None:
-                raise MissingClaimError("the token has no 'iss' claim")
-            if iss not in issuers:
-                raise InvalidIssuerError("the token's issuer is not accepted")
-        if self.subject is not None and claims.get("sub") != self.subject:
-            raise InvalidSubjectError("the token's subject is not the expected one")
-        self._check_audience(claims)
+        self._validate(claims)
 
     def _check_audience(self, claims: Mapping[str, Any]) -> None:
         audiences: tuple[str, ...] | None = self.audience  # type: ignore[assignment]
@@ -216,6 +178,74 @@ class ClaimsPolicy:
             )
         if not any(v in audiences for v in values):
             raise InvalidAudienceError("the token is not meant for this audience")
+
+
+def _validator(policy: ClaimsPolicy) -> Callable[[Mapping[str, Any]], None]:
+    """The claims check for ``policy``, as one function with the policy's values bound
+    (it runs on every verification). Checks, in this order: required claims present;
+    ``exp``/``nbf``/``iat`` are NumericDates and ``iss``/``sub``/``jti`` strings (S14);
+    not expired, not before ``nbf``, not issued in the future, not older than
+    ``max_age``; issuer, subject, audience."""
+    required: tuple[str, ...] = policy.required  # type: ignore[assignment]
+    now = policy.now
+    leeway = policy.leeway
+    max_age = policy.max_age
+    issuers: tuple[str, ...] | None = policy.issuer  # type: ignore[assignment]
+    subject = policy.subject
+    audiences: tuple[str, ...] | None = policy.audience  # type: ignore[assignment]
+    check_audience = policy._check_audience
+    missing = _MISSING
+    max_date = MAX_NUMERIC_DATE
+
+    def validate(claims: Mapping[str, Any]) -> None:
+        for name in required:
+            if name not in claims:
+                raise MissingClaimError(f"the token has no {name!r} claim")
+        get = claims.get
+        exp = get("exp", missing)
+        nbf = get("nbf", missing)
+        iat = get("iat", missing)
+        # a plain in-range int (the usual case) skips the general NumericDate check
+        if exp is not missing and not (type(exp) is int and 0 <= exp <= max_date):
+            exp = _numeric_date(exp, "exp")
+        if nbf is not missing and not (type(nbf) is int and 0 <= nbf <= max_date):
+            nbf = _numeric_date(nbf, "nbf")
+        if iat is not missing and not (type(iat) is int and 0 <= iat <= max_date):
+            iat = _numeric_date(iat, "iat")
+        iss = get("iss", missing)
+        if iss is not missing and type(iss) is not str:
+            raise InvalidClaimError("the 'iss' claim must be a string")
+        sub = get("sub", missing)
+        if sub is not missing and type(sub) is not str:
+            raise InvalidClaimError("the 'sub' claim must be a string")
+        jti = get("jti", missing)
+        if jti is not missing and type(jti) is not str:
+            raise InvalidClaimError("the 'jti' claim must be a string")
+        t = now()
+        if exp is not missing and t >= exp + leeway:
+            raise ExpiredError("the token has expired")
+        if nbf is not missing and t + leeway < nbf:
+            raise NotYetValidError("the token is not valid yet")
+        if iat is not missing and t + leeway < iat:
+            raise IssuedInFutureError("the token was issued in the future")
+        if max_age is not None:
+            if iat is missing:
+                raise MissingClaimError("max_age needs an 'iat' claim")
+            if t - iat > max_age + leeway:
+                raise TooOldError("the token is older than max_age")
+        if issuers is not None:
+            if iss is missing or iss is None:
+                raise MissingClaimError("the token has no 'iss' claim")
+            if iss not in issuers:
+                raise InvalidIssuerError("the token's issuer is not accepted")
+        if subject is not None and sub != subject:
+            raise InvalidSubjectError("the token's subject is not the expected one")
+        aud = get("aud", missing)
+        if type(aud) is str and audiences is not None and aud in audiences:
+            return  # the usual case; everything else is decided by the general check
+        check_audience(claims)
+
+    return validate
 
 
 def _numeric_date(value: Any, name: str) -> float:

@@ -202,7 +202,7 @@ def _decode_planned(
     claims = parse_json_object(
         claims_json, max_size=limits.max_payload, max_depth=limits.max_depth, what="claims"
     )
-    policy.validate(claims)
+    policy._validate(claims)
     return _verified_jwt(header, claims, key)
 
 

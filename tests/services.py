@@ -6,7 +6,9 @@ and friends), not in the root conftest.
 - :func:`postgres_database` creates a uniquely named PostgreSQL database for one test
   session (named by pytest-xdist worker id plus a random suffix, so ``-n 2`` never
   collides) and drops it afterwards.
-- :func:`redis_url` gives a Redis URL after checking the server answers.
+- :func:`redis_url` gives a Redis URL after checking the server answers;
+  :func:`redis_prefix` a key prefix no other test uses, and :func:`delete_prefix` removes
+  that prefix's keys afterwards (SCAN + DEL: never FLUSHDB on the shared server).
 
 When a service does not answer, the test is skipped with a message that says which and
 where, unless ``TOKENSMITH_REQUIRE_SERVICES=1``, in which case it fails.
@@ -93,3 +95,21 @@ def redis_url(db: int = 0) -> str:
     if problem is not None:
         unavailable(f"Redis not reachable on {REDIS_HOST}:{REDIS_PORT}: {problem}")
     return f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}"
+
+
+def redis_prefix() -> str:
+    """A key prefix no other test (or session) uses."""
+    return f"tokensmith-test:{worker_id()}:{secrets.token_hex(6)}:"
+
+
+async def delete_prefix(url: str, prefix: str) -> None:
+    """Delete the keys under ``prefix`` (never FLUSHDB: the server is shared)."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    try:
+        batch = [key async for key in client.scan_iter(match=prefix + "*", count=500)]
+        if batch:
+            await client.delete(*batch)
+    finally:
+        await client.aclose()

@@ -49,7 +49,7 @@ ENV_PREFIX = "TOKENSMITH_"
 DEFAULT_DATA_DIR = Path("tokensmith-data")
 SIGNING_ALGORITHMS = ("ES256", "ES384", "RS256", "PS256", "EdDSA", "HS256")
 SECRET_FIELDS = frozenset(
-    {"master_key", "revocation_feed_secret", "database_url", "metrics_secret"}
+    {"master_key", "revocation_feed_secret", "database_url", "metrics_secret", "redis_url"}
 )
 
 _DURATION = re.compile(r"([0-9]{1,12})\s*([smhdw]?)")
@@ -254,6 +254,19 @@ class Settings(BaseSettings):
     metrics_secret: SecretStr | None = Field(
         None, description="The bearer secret of GET /metrics when metrics = bearer."
     )
+    redis_url: str | None = Field(
+        None,
+        description="Redis URL (redis://, rediss://, unix://) for rate limits, replay caches "
+        "and the fan-out of revocations and key changes between processes; unset: in-process.",
+    )
+    redis_prefix: str = Field(
+        "tokensmith:", min_length=1, max_length=100, description="Prefix of every Redis key."
+    )
+    redis_failure: Literal["closed", "open"] = Field(
+        "closed",
+        description="While Redis is down, rate-limit checks fail (503, closed) or are skipped "
+        "(open, logged).",
+    )
     test_clock_file: Path | None = Field(
         None,
         description="TEST ONLY: a file holding '+SECONDS' (offset) or 'SECONDS' (absolute "
@@ -303,6 +316,16 @@ class Settings(BaseSettings):
                 raise ValueError(f"{origin!r} is not an origin like https://app.example.com")
             out.append(f"{parsed.scheme}://{parsed.netloc}".lower())
         return out
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = urllib.parse.urlsplit(value)
+        if parsed.scheme not in ("redis", "rediss", "unix") or not (parsed.netloc or parsed.path):
+            raise ValueError("must be a Redis URL like redis://127.0.0.1:6379/0")
+        return value
 
     @field_validator("master_key")
     @classmethod
@@ -392,7 +415,7 @@ class Settings(BaseSettings):
 
 
 def _mask(name: str, value: Any) -> str:
-    if name == "database_url":
+    if name in ("database_url", "redis_url"):
         text = str(value)
         parsed = urllib.parse.urlsplit(text)
         if parsed.password:

@@ -1,5 +1,7 @@
-"""Backends for the contract suite: memory, SQLite (a real file) and PostgreSQL (the
-machine's server; one fresh database per test session, emptied between tests)."""
+"""Backends for the contract suite: memory, SQLite (a real file), PostgreSQL (the
+machine's server; one fresh database per test session, emptied between tests) and
+``redis``: memory with the Redis rate limiter, replay cache and notices (the machine's
+Redis, every key under a prefix of its own per test, deleted afterwards — never FLUSHDB)."""
 
 from __future__ import annotations
 
@@ -10,11 +12,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from services import postgres_database
-from tokensmith.store import Stores, memory_stores, open_stores
+from services import delete_prefix, postgres_database, redis_prefix, redis_url
+from tokensmith.store import Stores, memory_stores, open_stores, with_redis
 from tokensmith.store.sql.schema import metadata
 
-BACKENDS = ("memory", "sqlite", "postgres")
+BACKENDS = ("memory", "sqlite", "postgres", "redis")
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +64,15 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
 
 @pytest.fixture
 async def stores(backend: str, database_url: str | None) -> AsyncIterator[Stores]:
+    if backend == "redis":
+        url, prefix = redis_url(), redis_prefix()
+        built = await with_redis(memory_stores(), url, prefix=prefix)
+        try:
+            yield built
+        finally:
+            await built.close()
+            await delete_prefix(url, prefix)
+        return
     if database_url is None:
         built = memory_stores()
     else:

@@ -931,6 +931,10 @@ class Issuer:
         start over (the feed can tell it with an ``event: reset``)."""
         return await self._revocations.last_id()
 
+    async def ping_shared_state(self) -> None:
+        """Raise when a backend besides the database (Redis) does not answer."""
+        await self._stores.ping()
+
     async def wait_for_revocations(
         self, *, after: int | None, timeout: float
     ) -> list[RevocationEvent]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..issuer.config import Argon2Params, DPoPConfig, IssuerConfig, RateLimitRule, RateLimits
 from ..issuer.service import Issuer
 from ..settings import Settings, SettingsError
-from ..store import Stores, open_stores
+from ..store import Stores, open_stores, with_redis
 from .clock import make_clock
 from .master_key import resolve_master_key
 
@@ -82,7 +82,8 @@ def issuer_config(settings: Settings) -> IssuerConfig:
 
 
 async def open_issuer(settings: Settings) -> tuple[Issuer, Stores]:
-    """Open the stores (migrating the database) and the Issuer over them.
+    """Open the stores (migrating the database; Redis when ``redis_url`` is set) and the
+    Issuer over them.
 
     Creates the data dir (0700) and, without ``TOKENSMITH_MASTER_KEY``, the master key
     file. The caller closes both: ``await issuer.close(); await stores.close()``.
@@ -93,6 +94,17 @@ async def open_issuer(settings: Settings) -> tuple[Issuer, Stores]:
     if settings.database_url is None:
         _create_private(settings.data_dir / "tokensmith.db")
     stores = await open_stores(settings.database)
+    if settings.redis_url is not None:
+        try:
+            stores = await with_redis(
+                stores,
+                settings.redis_url,
+                prefix=settings.redis_prefix,
+                fail_open=settings.redis_failure == "open",
+            )
+        except BaseException:
+            await stores.close()
+            raise
     try:
         issuer = await Issuer.open(
             config, stores, master_key=master_key, clock=make_clock(settings.test_clock_file)

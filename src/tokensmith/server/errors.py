@@ -7,6 +7,8 @@
 - :class:`RateLimitedError` adds ``Retry-After``; ``invalid_token`` adds
   ``WWW-Authenticate: Bearer error="invalid_token"`` (RFC 6750 §3).
 - Request validation errors are 400 ``invalid_request`` (FastAPI's 422 is replaced).
+- :class:`StoreUnavailable` (a backend such as Redis does not answer, so a check could
+  not be made) is a 503 ``temporarily_unavailable`` with ``Retry-After``.
 - Anything unexpected is a 500 with a fixed body: no exception text, no stack trace.
 """
 
@@ -29,6 +31,7 @@ from ..issuer.errors import (
     OAuthError,
     RateLimitedError,
 )
+from ..store import StoreUnavailable
 
 log = logging.getLogger("tokensmith.server")
 
@@ -189,6 +192,11 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else code
         return error_response(request, exc.status_code, code, message, exc.headers)
 
+    async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StoreUnavailable)
+        headers = {"Retry-After": str(exc.retry_after)}
+        return error_response(request, 503, "temporarily_unavailable", str(exc), headers)
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
         code = "server_error"
@@ -198,4 +206,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OAuthError, on_oauth_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(StoreUnavailable, on_unavailable)
     app.add_exception_handler(Exception, on_unexpected)

@@ -1,18 +1,21 @@
 """Storage behind narrow Protocols: a memory backend and one SQL schema (SQLite embedded,
-PostgreSQL at scale) with Alembic migrations applied at start.
+PostgreSQL at scale) with Alembic migrations applied at start, and Redis for the shared
+fast state of several processes (rate limits, replay caches, notices).
 
 ``Stores`` bundles one instance of each Protocol; the issuer takes a ``Stores``.
 """
 
 from __future__ import annotations
 
-from .errors import DuplicateError, StoreError
+from .errors import DuplicateError, StoreError, StoreUnavailable
 from .protocols import (
     AssertionReplayStore,
     AuditStore,
     ClientStore,
     InviteStore,
     KeyStore,
+    NoticeHandler,
+    Notices,
     RateLimiter,
     RefreshTokenStore,
     RevocationStore,
@@ -47,6 +50,8 @@ __all__ = [
     "InviteStore",
     "KeyRecord",
     "KeyStore",
+    "NoticeHandler",
+    "Notices",
     "RateLimiter",
     "RefreshTokenRecord",
     "RefreshTokenStore",
@@ -56,11 +61,13 @@ __all__ = [
     "SessionStore",
     "SetupTokenStore",
     "StoreError",
+    "StoreUnavailable",
     "Stores",
     "UserRecord",
     "UserStore",
     "memory_stores",
     "open_stores",
+    "with_redis",
 ]
 
 
@@ -78,3 +85,15 @@ async def open_stores(database_url: str, *, migrate: bool = True) -> Stores:
     from .sql import open_sql_stores
 
     return await open_sql_stores(database_url, migrate=migrate)
+
+
+async def with_redis(
+    stores: Stores, redis_url: str, *, prefix: str = "tokensmith:", fail_open: bool = False
+) -> Stores:
+    """``stores`` with the rate limiter, the replay cache and the notices in Redis (every
+    key under ``prefix``); closing the result closes Redis and then ``stores``. Imports
+    redis-py only when called. ``fail_open``: while Redis is down, rate-limit checks are
+    skipped (logged) instead of failing with :class:`StoreUnavailable`."""
+    from .redis import open_redis
+
+    return await open_redis(stores, redis_url, prefix=prefix, fail_open=fail_open)

@@ -9,7 +9,7 @@ Every method that decides something under concurrency is atomic in every backend
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from .records import (
@@ -31,6 +31,8 @@ __all__ = [
     "ClientStore",
     "InviteStore",
     "KeyStore",
+    "NoticeHandler",
+    "Notices",
     "RateLimiter",
     "RefreshTokenStore",
     "RevocationStore",
@@ -240,3 +242,26 @@ class AssertionReplayStore(Protocol):
 
     async def purge(self, *, now: float) -> int:
         """Forget expired entries."""
+
+
+#: called with a notice's data, or with None after the subscription was (re)established:
+#: notices may have been missed meanwhile, so the handler catches up from the store
+NoticeHandler = Callable[[str | None], Awaitable[None]]
+
+
+class Notices(Protocol):
+    """Small notices fanned out to every process that shares the stores (Redis pub/sub):
+    "revocation 42 was written", "the keys changed". Best effort and at most once: the
+    store stays the source of truth, a notice only says "look now"."""
+
+    @property
+    def live(self) -> bool:
+        """True while notices from other processes are being received; while False, a
+        reader must look at the store itself (poll)."""
+
+    async def publish(self, topic: str, data: str) -> None:
+        """Send ``data`` to the handlers of ``topic`` in every process (this one too).
+        Never raises for a backend that is down: the notice is dropped and logged."""
+
+    def subscribe(self, topic: str, handler: NoticeHandler) -> None:
+        """Call ``handler`` for every notice on ``topic`` from now on."""

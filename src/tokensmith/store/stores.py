@@ -11,6 +11,8 @@ from .protocols import (
     ClientStore,
     InviteStore,
     KeyStore,
+    NoticeHandler,
+    Notices,
     RateLimiter,
     RefreshTokenStore,
     RevocationStore,
@@ -19,11 +21,26 @@ from .protocols import (
     UserStore,
 )
 
-__all__ = ["Stores"]
+__all__ = ["NoNotices", "Stores"]
 
 
 async def _nothing() -> None:
     return None
+
+
+class NoNotices:
+    """Notices that reach no other process (one process, or processes sharing only the
+    database): readers poll the store."""
+
+    @property
+    def live(self) -> bool:
+        return False
+
+    async def publish(self, topic: str, data: str) -> None:
+        return None
+
+    def subscribe(self, topic: str, handler: NoticeHandler) -> None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -42,5 +59,9 @@ class Stores:
     clients: ClientStore
     assertion_replays: AssertionReplayStore
     close: Callable[[], Awaitable[None]] = field(default=_nothing)
+    #: cross-process fan-out of revocations and key changes (Redis pub/sub when configured)
+    notices: Notices = field(default_factory=NoNotices)
+    #: raises when a backend besides the database (Redis) does not answer (``/readyz``)
+    ping: Callable[[], Awaitable[None]] = field(default=_nothing)
     #: a short description for logs and ``/readyz`` (never a password)
     description: str = "memory"

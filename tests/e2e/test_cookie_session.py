@@ -53,7 +53,7 @@ def test_sign_up_then_sign_in_keeps_every_token_away_from_script_storage_and_url
     page.get_by_role("button", name="Sign out", exact=True).first.click()
     page.wait_for_url("**/signin?**")
     assert "You are signed out." in page.locator("main").inner_text()
-    shot(page, "signin")
+    shot(page, "signin-signed-out")
 
     sign_in(page, web_server, username)
     page.locator("tbody tr").first.wait_for()

@@ -80,6 +80,7 @@ def test_the_account_page_revokes_a_session_and_changes_the_password(
     assert page.locator("tbody tr.current").count() == 1
     assert "Headless Chrome on Linux" in rows.first.inner_text()
     assert "127.0.0.1" in rows.first.inner_text()
+    shot(page, "account-two-sessions")
 
     page.locator("tbody tr:not(.current)").get_by_role("button", name=re.compile("Revoke")).click()
     page.get_by_text("The session has ended.").wait_for()
@@ -117,6 +118,7 @@ def test_every_input_has_a_label_and_keyboard_alone_signs_in(
         assert page.evaluate(UNLABELLED) == []
 
     page.goto(f"{web_server.url}/signin")
+    shot(page, "signin")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     for _ in range(12):

@@ -11,8 +11,9 @@ const error = bound("error");
 const status = bound("status");
 const rows = bound("sessions");
 
-function timeCell(epochSeconds) {
+function timeCell(epochSeconds, label) {
   const cell = document.createElement("td");
+  cell.dataset.label = label;
   if (!epochSeconds) {
     cell.textContent = "—";
     return cell;
@@ -27,10 +28,10 @@ function timeCell(epochSeconds) {
   return cell;
 }
 
-function textCell(text, className) {
+function textCell(text, label) {
   const cell = document.createElement("td");
   cell.textContent = text;
-  if (className) cell.className = className;
+  if (label) cell.dataset.label = label;
   return cell;
 }
 
@@ -66,9 +67,9 @@ function row(item) {
   action.append(button);
   tr.append(
     deviceCell,
-    textCell(item.ip ?? "unknown", "address"),
-    timeCell(item.created_at),
-    timeCell(item.last_used_at),
+    textCell(item.ip ?? "unknown", "Address"),
+    timeCell(item.created_at, "Signed in"),
+    timeCell(item.last_used_at, "Last used"),
     action,
   );
   return tr;

@@ -138,6 +138,11 @@ class Settings(BaseSettings):
     signing_alg: Literal["ES256", "ES384", "RS256", "PS256", "EdDSA", "HS256"] = Field(
         "ES256", description="Algorithm of the signing keys (HS256 keys are never published)."
     )
+    signing_algs: StrList = Field(
+        default_factory=list,
+        description="Further algorithms a registered client may name as its signing_alg "
+        "(comma-separated, e.g. EdDSA,RS256; no HS*). Each gets its own key lifecycle.",
+    )
     key_rotation: Duration = Field(
         30 * 86400, ge=3600, description="Age at which the current signing key is replaced."
     )

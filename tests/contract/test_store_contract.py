@@ -62,10 +62,10 @@ def token(
     )
 
 
-def key(kid: str, state: str, *, at: float = T0) -> KeyRecord:
+def key(kid: str, state: str, *, at: float = T0, alg: str = "ES256") -> KeyRecord:
     return KeyRecord(
         kid=kid,
-        alg="ES256",
+        alg=alg,
         state=state,  # type: ignore[arg-type]
         private_jwk=b"\x01encrypted-" + kid.encode(),
         public_jwk='{"kty":"EC"}',
@@ -405,6 +405,87 @@ async def test_retire_keeps_the_earlier_publish_end(stores: Stores) -> None:
     got = await stores.keys.get("k1")
     assert got is not None
     assert got.publish_until == T0 + 100
+
+
+async def test_each_algorithm_has_its_own_next_and_current(stores: Stores) -> None:
+    assert await stores.keys.add(key("e1", "current"))
+    assert await stores.keys.add(key("e2", "next"))
+    assert await stores.keys.add(key("d1", "current", alg="EdDSA"))
+    assert await stores.keys.add(key("d2", "next", alg="EdDSA"))
+    assert not await stores.keys.add(key("d3", "next", alg="EdDSA", at=T0 + 1))
+    assert not await stores.keys.add(key("d4", "current", alg="EdDSA", at=T0 + 1))
+    listed = {k.kid: (k.alg, k.state) for k in await stores.keys.list()}
+    assert listed == {
+        "e1": ("ES256", "current"),
+        "e2": ("ES256", "next"),
+        "d1": ("EdDSA", "current"),
+        "d2": ("EdDSA", "next"),
+    }
+    assert await stores.keys.get("d2") == key("d2", "next", alg="EdDSA")
+
+
+async def test_promotion_touches_only_its_algorithm(stores: Stores) -> None:
+    await stores.keys.add(key("e0", "previous", at=T0 - 1))
+    await stores.keys.add(key("e1", "current"))
+    await stores.keys.add(key("e2", "next"))
+    await stores.keys.add(key("d0", "previous", alg="EdDSA", at=T0 - 1))
+    await stores.keys.add(key("d1", "current", alg="EdDSA"))
+    await stores.keys.add(key("d2", "next", alg="EdDSA"))
+    assert await stores.keys.promote(
+        next_kid="d2", current_kid="d1", now=T0 + 10, publish_until=T0 + 910
+    )
+    states = {k.kid: k.state for k in await stores.keys.list()}
+    assert states == {
+        "e0": "previous",
+        "e1": "current",
+        "e2": "next",
+        "d0": "retired",
+        "d1": "previous",
+        "d2": "current",
+    }
+    # a first promotion is refused while the algorithm has a current key, not another's
+    await stores.keys.add(key("d3", "next", alg="EdDSA", at=T0 + 11))
+    assert not await stores.keys.promote(
+        next_kid="d3", current_kid=None, now=T0 + 12, publish_until=T0 + 12
+    )
+    await stores.keys.add(key("r1", "next", alg="RS256"))
+    assert await stores.keys.promote(
+        next_kid="r1", current_kid=None, now=T0 + 12, publish_until=T0 + 12
+    )
+    # the next key of one algorithm may take over from another's current key (the
+    # default algorithm changed), never while its own algorithm has a current key
+    assert not await stores.keys.promote(
+        next_kid="d3", current_kid="e1", now=T0 + 13, publish_until=T0 + 913
+    )
+    await stores.keys.add(key("p1", "next", alg="PS256"))
+    assert await stores.keys.promote(
+        next_kid="p1", current_kid="e1", now=T0 + 13, publish_until=T0 + 913
+    )
+    got = {k.kid: k.state for k in await stores.keys.list()}
+    assert (got["e0"], got["e1"], got["p1"]) == ("retired", "previous", "current")
+    assert (got["d2"], got["d3"], got["r1"]) == ("current", "next", "current")
+
+
+async def test_demote_a_current_key_without_successor(stores: Stores) -> None:
+    await stores.keys.add(key("d1", "current", alg="EdDSA"))
+    await stores.keys.add(key("d2", "next", alg="EdDSA"))
+    assert not await stores.keys.demote("d2", now=T0 + 1, publish_until=T0 + 100)
+    assert await stores.keys.demote("d1", now=T0 + 1, publish_until=T0 + 100)
+    assert not await stores.keys.demote("d1", now=T0 + 2, publish_until=T0 + 200)
+    got = await stores.keys.get("d1")
+    assert got is not None
+    assert (got.state, got.deactivated_at, got.publish_until) == ("previous", T0 + 1, T0 + 100)
+    # its slot is free again
+    assert await stores.keys.add(key("d3", "current", alg="EdDSA", at=T0 + 3))
+
+
+async def test_concurrent_adds_of_one_algorithm_keep_one_next(stores: Stores) -> None:
+    results = await asyncio.gather(
+        *(stores.keys.add(key(f"n{n:02d}", "next", alg="EdDSA")) for n in range(20))
+    )
+    assert results.count(True) == 1
+    nexts = [k for k in await stores.keys.list() if k.state == "next"]
+    assert len(nexts) == 1
 
 
 # ---- revocations ------------------------------------------------------------------------

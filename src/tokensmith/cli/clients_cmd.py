@@ -53,7 +53,11 @@ def _words(values: tuple[str, ...]) -> list[str]:
 )
 @click.option("--public", is_flag=True, help="A public client (no secret, no client grants).")
 @click.option("--access-ttl", help="Lifetime of its access tokens (e.g. 5m); default the server's.")
-@click.option("--signing-alg", help="Signing algorithm of its tokens (the server's for now).")
+@click.option(
+    "--signing-alg",
+    help="Signing algorithm of its tokens: the server's or one of TOKENSMITH_SIGNING_ALGS "
+    "(default: the server's).",
+)
 @click.option("--cookie-mode", is_flag=True, help="Cookie mode on for this client.")
 @click.option(
     "--jwks",

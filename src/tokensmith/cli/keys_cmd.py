@@ -33,7 +33,7 @@ def _row(key: KeyInfo) -> tuple[str, ...]:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @settings_options
 def list_(as_json: bool, data_dir: str | None, config_file: str | None) -> None:
-    """List keys: next, current, previous, retired."""
+    """List keys: next, current, previous, retired (one lifecycle per algorithm)."""
     settings = settings_or_exit(config_file, data_dir=data_dir)
 
     async def use(issuer: Issuer) -> list[KeyInfo]:
@@ -58,13 +58,18 @@ def list_(as_json: bool, data_dir: str | None, config_file: str | None) -> None:
     help="Sign with the next key now even if it was published less than one JWKS cache "
     "lifetime ago (verifiers with a cached JWKS may reject tokens until they refetch).",
 )
+@click.option(
+    "--alg",
+    help="The algorithm whose keys rotate (each algorithm in use has its own); "
+    "default the server's signing_alg.",
+)
 @settings_options
-def rotate(force: bool, data_dir: str | None, config_file: str | None) -> None:
+def rotate(force: bool, alg: str | None, data_dir: str | None, config_file: str | None) -> None:
     """Make the next key current (the current one becomes previous)."""
     settings = settings_or_exit(config_file, data_dir=data_dir)
 
     async def use(issuer: Issuer) -> KeyInfo:
-        return await issuer.rotate_keys(force=force)
+        return await issuer.rotate_keys(force=force, alg=alg)
 
     key = run_with_issuer(settings, use)
     click.echo(f"current key is now {key.kid} ({key.alg})")
@@ -77,8 +82,9 @@ def retire(kid: str, data_dir: str | None, config_file: str | None) -> None:
     """Retire KID (a next or previous key); it stays published until its tokens expire."""
     settings = settings_or_exit(config_file, data_dir=data_dir)
 
-    async def use(issuer: Issuer) -> None:
+    async def use(issuer: Issuer) -> KeyInfo:
         await issuer.retire_key(kid=kid)
+        return next(k for k in await issuer.list_keys() if k.kid == kid)
 
-    run_with_issuer(settings, use)
-    click.echo(f"retired {kid}")
+    key = run_with_issuer(settings, use)
+    click.echo(f"retired {kid} ({key.alg})")

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from tokensmith.jose import ClaimsPolicy, JoseError, JWKSet, jwt
+from tokensmith.jose import JWK, ClaimsPolicy, JoseError, JWKSet, jwt
 from tokensmith.store import ClientRecord, DPoPMode, DuplicateError, Stores
 from tokensmith.store.records import DPOP_MODES
 
@@ -257,8 +257,12 @@ class Clients:
         ):
             # key retirement and denylist entries are timed by the server's access_ttl
             raise _bad(f"access_ttl must be 30 s to the server's access_ttl ({ceiling} s)")
-        if signing_alg is not None and signing_alg != self.config.signing_alg:
-            raise _bad(f"signing_alg must be the server's ({self.config.signing_alg}) for now")
+        allowed = self.config.client_algs
+        if signing_alg is not None and signing_alg not in allowed:
+            raise _bad(
+                f"signing_alg {str(signing_alg)[:16]!r} is not allowed here; the server allows "
+                f"{', '.join(allowed)} (the operator adds more with TOKENSMITH_SIGNING_ALGS)"
+            )
         jwks_text: str | None = None
         if auth_method == "private_key_jwt":
             if (jwks is None) == (jwks_uri is None):
@@ -307,6 +311,10 @@ class Clients:
             await self._stores.clients.create(record)
         except DuplicateError:
             raise AuthError("client_exists", f"a client {client_id!r} exists") from None
+        if signing_alg is not None:
+            # after the client row: another process's maintenance reads keys, then
+            # clients, so it never takes this algorithm for unused
+            await self._keys.ensure(signing_alg)
         await self._audit.record(
             "admin_action", ip=ctx.ip, action="create_client", client_id=client_id
         )
@@ -416,11 +424,38 @@ class Clients:
     def _ttl(self, client: ClientRecord) -> int:
         return client.access_ttl if client.access_ttl is not None else self.config.access_ttl
 
-    def _sign(self, claims: dict[str, Any]) -> str:
-        key = self._keys.signing_key
-        return jwt.encode(
-            claims, key, alg=self._keys.signing_alg, typ="at+jwt", header={"kid": key.kid}
-        )
+    async def signer(self, client: ClientRecord) -> tuple[JWK, str]:
+        """The key and algorithm for this client's tokens: its ``signing_alg``'s current
+        key (the server's when it names none). Errors: OAuthError server_error when the
+        operator has withdrawn the algorithm from TOKENSMITH_SIGNING_ALGS."""
+        alg = client.signing_alg
+        if alg is None:
+            return self._keys.signer()
+        if alg not in self.config.client_algs:
+            raise OAuthError(
+                "server_error", f"this client's signing algorithm {alg} is no longer allowed"
+            )
+        await self._keys.ensure(alg)
+        return self._keys.signer(alg)
+
+    async def algorithms_in_use(self) -> set[str]:
+        """The allowed algorithms enabled clients name (for the key lifecycles)."""
+        found: set[str] = set()
+        offset = 0
+        while True:
+            page = await self._stores.clients.list(limit=500, offset=offset)
+            found.update(
+                c.signing_alg
+                for c in page
+                if c.signing_alg in self.config.client_algs and not c.disabled
+            )
+            if len(page) < 500:
+                return found
+            offset += len(page)
+
+    async def _sign(self, client: ClientRecord, claims: dict[str, Any]) -> str:
+        key, alg = await self.signer(client)
+        return jwt.encode(claims, key, alg=alg, typ="at+jwt", header={"kid": key.kid})
 
     def _base_claims(
         self, *, subject: str, client: ClientRecord, audiences: tuple[str, ...], now: int, exp: int
@@ -464,7 +499,7 @@ class Clients:
         if granted:
             claims["scope"] = " ".join(granted)
         bind(claims, jkt)
-        token = self._sign(claims)
+        token = await self._sign(client, claims)
         await self._audit.record(
             "client_token",
             ip=ctx.ip,
@@ -574,7 +609,7 @@ class Clients:
             claims["scope"] = " ".join(granted)
         claims["act"] = act
         bind(claims, jkt)
-        token = self._sign(claims)
+        token = await self._sign(client, claims)
         await self._audit.record(
             "client_token",
             user_id=clean_text(subject.get("sub"), 36),

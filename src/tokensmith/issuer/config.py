@@ -168,6 +168,9 @@ class IssuerConfig:
       the same child (S25); 0 disables the grace window.
     - ``signing_alg``: ES256 by default; RS256, PS256, EdDSA, HS256... (HS keys are never
       published in the JWKS).
+    - ``signing_algs``: further algorithms a registered client may name as its
+      ``signing_alg`` (each gets its own key lifecycle once a client uses it). Never
+      an HMAC algorithm: its key would be a secret every verifier holds.
     - ``key_rotation``: age of the current key at which the next one takes over (30 days).
     - ``jwks_max_age``: the JWKS cache lifetime (Cache-Control max-age); a next key is
       published at least this long before it signs.
@@ -195,6 +198,7 @@ class IssuerConfig:
     refresh_absolute_ttl: int = 30 * DAY
     refresh_grace: int = 10
     signing_alg: str = "ES256"
+    signing_algs: tuple[str, ...] = ()
     key_rotation: int = 30 * DAY
     jwks_max_age: int = 3600
     registration: Registration = "open"
@@ -239,6 +243,19 @@ class IssuerConfig:
                 f"unknown signing_alg {self.signing_alg!r}; "
                 f"choose one of {', '.join(sorted(SIGNING_ALGORITHMS))}"
             )
+        algs: object = self.signing_algs
+        set_(self, "signing_algs", (algs,) if isinstance(algs, str) else tuple(self.signing_algs))
+        for alg in self.signing_algs:
+            if alg not in SIGNING_ALGORITHMS:
+                raise ValueError(
+                    f"unknown algorithm {alg!r} in signing_algs; "
+                    f"choose among {', '.join(sorted(SIGNING_ALGORITHMS))}"
+                )
+            if SIGNING_ALGORITHMS[alg].kty == "oct":
+                raise ValueError(
+                    f"signing_algs may not hold {alg}: a client's HMAC key would be a secret "
+                    "shared with every service that verifies its tokens"
+                )
         if self.key_rotation <= self.jwks_max_age:
             raise ValueError("key_rotation must be longer than jwks_max_age")
         if self.registration not in ("open", "closed", "invite"):
@@ -266,6 +283,11 @@ class IssuerConfig:
     @property
     def hash_workers(self) -> int:
         return self.password_workers or os.cpu_count() or 1
+
+    @property
+    def client_algs(self) -> tuple[str, ...]:
+        """The algorithms a client may name: the server's and ``signing_algs``."""
+        return tuple(dict.fromkeys((self.signing_alg, *self.signing_algs)))
 
     @property
     def publishes_keys(self) -> bool:

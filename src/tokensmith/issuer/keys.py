@@ -10,10 +10,13 @@ Schedule (``maintain``):
   expired (``publish_until`` = when it stopped signing + ``access_ttl`` + ``SIGNING_GRACE``
   for processes that have not reloaded yet); then its encrypted private key is wiped.
 
+Each algorithm in use (the server's ``signing_alg`` and every algorithm an enabled
+client names) runs this lifecycle on its own; the JWKS publishes them all.
+
 Several processes may share the store: single-holder states are guarded by the store
-(one ``next``, one ``current``), promotion is one compare-and-set transaction, and every
-process verifies with ``next`` too, so a token signed by a freshly promoted key verifies
-everywhere before the other processes reload.
+(one ``next``, one ``current`` per algorithm), promotion is one compare-and-set
+transaction, and every process verifies with ``next`` too, so a token signed by a
+freshly promoted key verifies everywhere before the other processes reload.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,7 +102,12 @@ class LoadedKey:
 
 
 class KeyRing:
-    """The keys of one issuer, loaded from the store and kept in memory."""
+    """The keys of one issuer, loaded from the store and kept in memory.
+
+    Every algorithm in use has its own lifecycle (a "lane"): the server's
+    ``signing_alg`` and every algorithm an enabled client names (``uses`` tells which;
+    it reads the clients *after* the keys are loaded, so a client row written before
+    its keys is always seen)."""
 
     def __init__(
         self,
@@ -108,13 +116,16 @@ class KeyRing:
         config: IssuerConfig,
         master_key: bytes,
         clock: Callable[[], float],
+        uses: Callable[[], Awaitable[Iterable[str]]] | None = None,
     ) -> None:
         self._store = store
         self._config = config
         self._cipher = KeyCipher(master_key)
         self._clock = clock
+        self._uses = uses
         self._loaded: list[LoadedKey] = []
-        self._current: LoadedKey | None = None
+        self._current: dict[str, LoadedKey] = {}
+        self._in_use: frozenset[str] = frozenset((config.signing_alg,))
         self._verify_set: JWKSet = JWKSet(())
         self._verify_algs: frozenset[str] = frozenset()
         self._jwks_cache: tuple[float, float, dict[str, Any]] | None = None
@@ -126,18 +137,46 @@ class KeyRing:
         return list(self._loaded)
 
     @property
-    def signing_key(self) -> JWK:
-        current = self._current
+    def algorithms(self) -> frozenset[str]:
+        """The algorithms in use (as of the last maintenance)."""
+        return self._in_use
+
+    def _signer(self, alg: str) -> LoadedKey | None:
+        current = self._current.get(alg)
+        if current is None and alg == self._config.signing_alg:
+            # the setting changed: the old default's key signs on until the new
+            # algorithm's next key has been published for a JWKS cache lifetime
+            current = self._orphan()
+        return current
+
+    def _orphan(self) -> LoadedKey | None:
+        """The newest current key of an algorithm no longer in use."""
+        orphans = [k for a, k in self._current.items() if a not in self._in_use]
+        return max(orphans, key=lambda k: k.record.created_at, default=None)
+
+    def signer(self, alg: str | None = None) -> tuple[JWK, str]:
+        """The key and algorithm that sign tokens of ``alg`` (None: the server's)."""
+        current = self._signer(alg or self._config.signing_alg)
         if current is None or current.key is None:
-            raise RuntimeError("no current signing key (call maintain() first)")
-        return current.key
+            raise RuntimeError(f"no current {alg or 'default'} signing key (maintain() first)")
+        return current.key, current.record.alg
+
+    @property
+    def signing_key(self) -> JWK:
+        return self.signer()[0]
 
     @property
     def signing_alg(self) -> str:
-        current = self._current
-        if current is None:
-            raise RuntimeError("no current signing key")
-        return current.record.alg
+        return self.signer()[1]
+
+    async def ensure(self, alg: str) -> None:
+        """Make ``alg`` signable now (a client names it): reload keys another process
+        made, else start its lane (its first key signs at once, as at first start)."""
+        if alg in self._current:
+            return
+        await self.load()
+        if alg not in self._current:
+            await self.maintain(also=(alg,))
 
     def verify_keys(self) -> tuple[JWKSet, frozenset[str]]:
         """The keys our own tokens may be signed with now, and their algorithms."""
@@ -191,17 +230,16 @@ class KeyRing:
             public = json.loads(record.public_jwk) if record.public_jwk else None
             loaded.append(LoadedKey(record=record, key=key, public=public))
         self._loaded = loaded
-        self._current = next((k for k in loaded if k.record.state == "current"), None)
+        self._current = {k.record.alg: k for k in loaded if k.record.state == "current"}
         self._jwks_cache = None
         self._verify_set = JWKSet(())
         self.verify_keys()
 
-    async def _generate(self, state: str, now: float) -> KeyRecord:
+    async def _generate(self, alg: str, state: str, now: float) -> KeyRecord:
         """Key generation (RSA takes a noticeable while) runs off the event loop."""
-        return await asyncio.to_thread(self._new_record, state, now)
+        return await asyncio.to_thread(self._new_record, alg, state, now)
 
-    def _new_record(self, state: str, now: float) -> KeyRecord:
-        alg = self._config.signing_alg
+    def _new_record(self, alg: str, state: str, now: float) -> KeyRecord:
         key = JWK.generate(alg)
         assert key.kid is not None
         public = ""
@@ -220,43 +258,58 @@ class KeyRing:
             activated_at=now if state == "current" else None,
         )
 
-    def _find(self, state: str) -> KeyRecord | None:
-        return next((k.record for k in self._loaded if k.record.state == state), None)
+    def _find(self, state: str, alg: str) -> KeyRecord | None:
+        return next(
+            (k.record for k in self._loaded if k.record.state == state and k.record.alg == alg),
+            None,
+        )
 
-    async def maintain(self) -> list[str]:
-        """Bring the lifecycle up to date; returns what happened (for audit)."""
+    async def _lanes(self, also: Iterable[str]) -> list[str]:
+        """The algorithms in use, the server's first."""
+        default = self._config.signing_alg
+        used = set(also)
+        if self._uses is not None:
+            used.update(await self._uses())
+        lanes = [default, *sorted(a for a in used if a != default)]
+        self._in_use = frozenset(lanes)
+        return lanes
+
+    async def maintain(self, *, also: Iterable[str] = ()) -> list[str]:
+        """Bring every lane's lifecycle up to date; returns what happened (for audit).
+        ``also``: algorithms to treat as in use besides those ``uses`` reports."""
         now = self._clock()
         events: list[str] = []
         await self.load()
-        if self._find("current") is None:
-            nxt = self._find("next")
-            if nxt is not None:
-                if await self._store.promote(
-                    next_kid=nxt.kid, current_kid=None, now=now, publish_until=now
-                ):
-                    events.append(f"promoted {nxt.kid}")
-            elif await self._store.add(await self._generate("current", now)):
-                events.append("created current key")
-            await self.load()
-        stale = self._find("next")
-        if stale is not None and stale.alg != self._config.signing_alg:
-            # the setting changed: a next key never signed, so replace it at once (the
-            # new one then waits its JWKS cache lifetime like any other)
-            if await self._store.retire(stale.kid, now=now, publish_until=now):
-                events.append(f"retired next key {stale.kid} ({stale.alg} is no longer set)")
-            await self.load()
-        if self._find("next") is None:
-            if await self._store.add(await self._generate("next", now)):
-                events.append("created next key")
-            await self.load()
-        current, nxt = self._find("current"), self._find("next")
-        if (
-            current is not None
-            and nxt is not None
-            and now - (current.activated_at or current.created_at) >= self._config.key_rotation
-            and now - nxt.created_at >= self._config.jwks_max_age
-        ):
-            events.extend(await self._promote(nxt, current, now))
+        lanes = await self._lanes(also)
+        for alg in lanes:
+            if self._signer(alg) is None:
+                events.extend(await self._start(alg, now))
+        for loaded in self._loaded:
+            stale = loaded.record
+            # no longer used: a next key never signed, so unpublish it at once
+            if (
+                stale.state == "next"
+                and stale.alg not in self._in_use
+                and await self._store.retire(stale.kid, now=now, publish_until=now)
+            ):
+                events.append(f"retired next key {stale.kid} ({stale.alg} is no longer used)")
+        for alg in lanes:
+            if self._find("next", alg) is None and await self._store.add(
+                await self._generate(alg, "next", now)
+            ):
+                events.append(f"created next {alg} key")
+        await self.load()
+        for alg in lanes:
+            current, nxt = self._signer(alg), self._find("next", alg)
+            if (
+                current is not None
+                and nxt is not None
+                and now - (current.record.activated_at or current.record.created_at)
+                >= self._config.key_rotation
+                and now - nxt.created_at >= self._config.jwks_max_age
+            ):
+                events.extend(await self._promote(nxt, current.record, now))
+        events.extend(await self._demote_unused(now))
         for loaded in self._loaded:
             record = loaded.record
             if (
@@ -271,6 +324,37 @@ class KeyRing:
             await self.load()
         return events
 
+    async def _start(self, alg: str, now: float) -> list[str]:
+        """A lane with no current key: promote its next key, else create one that signs
+        at once (first start, or the first client naming ``alg``)."""
+        events = []
+        nxt = self._find("next", alg)
+        if nxt is not None:
+            if await self._store.promote(
+                next_kid=nxt.kid, current_kid=None, now=now, publish_until=now
+            ):
+                events.append(f"promoted {nxt.kid}")
+        elif await self._store.add(await self._generate(alg, "current", now)):
+            events.append(f"created current {alg} key")
+        await self.load()
+        return events
+
+    async def _demote_unused(self, now: float) -> list[str]:
+        """A current key of an algorithm no longer in use (its last client disabled)
+        stops signing; it stays published until its tokens expire. The old default's
+        key is kept while it still signs for the server (see ``_signer``)."""
+        events = []
+        keep = self._signer(self._config.signing_alg)
+        for alg, current in list(self._current.items()):
+            if alg in self._in_use or current is keep:
+                continue
+            until = now + self._config.access_ttl + SIGNING_GRACE
+            if await self._store.demote(current.record.kid, now=now, publish_until=until):
+                events.append(f"demoted {current.record.kid} ({alg} is no longer used)")
+        if events:
+            await self.load()
+        return events
+
     async def _promote(self, nxt: KeyRecord, current: KeyRecord | None, now: float) -> list[str]:
         events = []
         if await self._store.promote(
@@ -281,21 +365,25 @@ class KeyRing:
         ):
             events.append(f"rotated: {nxt.kid} is current")
             await self.load()
-            if await self._store.add(await self._generate("next", now)):
-                events.append("created next key")
+            if await self._store.add(await self._generate(nxt.alg, "next", now)):
+                events.append(f"created next {nxt.alg} key")
         await self.load()
         return events
 
-    async def rotate(self, *, force: bool) -> tuple[bool, str]:
-        """Promote the next key now. Returns (done, why-not)."""
+    async def rotate(self, *, force: bool, alg: str | None = None) -> tuple[bool, str]:
+        """Promote the next key of ``alg`` (None: the server's) now. Returns (done,
+        why-not)."""
+        lane = alg or self._config.signing_alg
         now = self._clock()
         await self.load()
-        nxt = self._find("next")
+        if lane not in self._in_use and lane not in self._current:
+            return False, f"no key of {lane} is in use"
+        nxt = self._find("next", lane)
         if nxt is None:
             await self.maintain()
-            nxt = self._find("next")
+            nxt = self._find("next", lane)
             if nxt is None:
-                return False, "there is no next key"
+                return False, f"there is no next {lane} key"
         age = now - nxt.created_at
         if not force and age < self._config.jwks_max_age:
             wait = int(self._config.jwks_max_age - age) + 1
@@ -303,7 +391,8 @@ class KeyRing:
                 f"the next key {nxt.kid} has been published for {int(age)} s only; JWKS caches "
                 f"may not know it for another {wait} s (wait, or force the rotation)"
             )
-        events = await self._promote(nxt, self._find("current"), now)
+        current = self._signer(lane)
+        events = await self._promote(nxt, None if current is None else current.record, now)
         if not any(e.startswith("rotated") for e in events):
             return False, "another process changed the keys; try again"
         return True, ""

@@ -119,7 +119,14 @@ class Issuer:
         self.config = config
         self._stores = stores
         self._clock = clock
-        self._keys = KeyRing(stores.keys, config=config, master_key=master_key, clock=clock)
+        self._keys = KeyRing(
+            stores.keys,
+            config=config,
+            master_key=master_key,
+            clock=clock,
+            # self.clients is built below (it shares this ring)
+            uses=lambda: self.clients.algorithms_in_use(),  # noqa: PLW0108
+        )
         self._refresh = RefreshSecrets(derive_key(master_key, "refresh-derivation"))
         self.passwords = Passwords(
             hasher, workers=config.hash_workers, niceness=config.password_niceness
@@ -834,7 +841,8 @@ class Issuer:
             "scopes_supported": self.config.default_scope.split(),
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [alg],
-            "access_token_signing_alg_values_supported": [alg],
+            # the server's and every one a client may name (per-client signing_alg)
+            "access_token_signing_alg_values_supported": list(self.config.client_algs),
             "claims_supported": [
                 "iss",
                 "sub",
@@ -884,15 +892,19 @@ class Issuer:
         )
 
     async def rotate_keys(
-        self, *, force: bool = False, ctx: RequestContext = _NO_CONTEXT
+        self, *, force: bool = False, alg: str | None = None, ctx: RequestContext = _NO_CONTEXT
     ) -> KeyInfo:
-        """Make the next key current now; returns the new current key. Without ``force``,
-        the next key must have been published for ``jwks_max_age`` (else AuthError
-        ``key_state``); with ``force`` it signs at once (caches may not know it yet)."""
-        done, why = await self._keys.rotate(force=force)
+        """Make the next key of ``alg`` (None: the server's ``signing_alg``) current now;
+        returns the new current key. Without ``force``, the next key must have been
+        published for ``jwks_max_age`` (else AuthError ``key_state``); with ``force`` it
+        signs at once (caches may not know it yet)."""
+        lane = alg or self.config.signing_alg
+        done, why = await self._keys.rotate(force=force, alg=lane)
         if not done:
             raise AuthError("key_state", why)
-        current = next(k for k in self._keys.loaded if k.record.state == "current")
+        current = next(
+            k for k in self._keys.loaded if k.record.state == "current" and k.record.alg == lane
+        )
         await self._audit.record(
             "key_rotated",
             ip=ctx.ip,

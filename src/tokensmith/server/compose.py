@@ -29,6 +29,7 @@ def issuer_config(settings: Settings) -> IssuerConfig:
             refresh_absolute_ttl=settings.refresh_absolute_ttl,
             refresh_grace=settings.refresh_grace,
             signing_alg=settings.signing_alg,
+            signing_algs=tuple(settings.signing_algs),
             key_rotation=settings.key_rotation,
             jwks_max_age=settings.jwks_max_age,
             registration=settings.registration,

@@ -213,7 +213,9 @@ class MemoryKeyStore:
     async def add(self, key: KeyRecord) -> bool:
         if key.kid in self._keys:
             return False
-        if key.state in _SINGLE_HOLDER and any(k.state == key.state for k in self._keys.values()):
+        if key.state in _SINGLE_HOLDER and any(
+            k.state == key.state and k.alg == key.alg for k in self._keys.values()
+        ):
             return False
         self._keys[key.kid] = key
         return True
@@ -235,10 +237,14 @@ class MemoryKeyStore:
             current = self._keys.get(current_kid)
             if current is None or current.state != "current":
                 return False
-        elif any(k.state == "current" for k in self._keys.values()):
+        if any(
+            k.state == "current" and k.alg == nxt.alg and k.kid != current_kid
+            for k in self._keys.values()
+        ):
             return False
+        lanes = {nxt.alg} if current is None else {nxt.alg, current.alg}
         for key in list(self._keys.values()):
-            if key.state == "previous":
+            if key.state == "previous" and key.alg in lanes:
                 self._keys[key.kid] = dataclasses.replace(key, state="retired", retired_at=now)
         if current is not None:
             self._keys[current.kid] = dataclasses.replace(
@@ -256,6 +262,15 @@ class MemoryKeyStore:
         )
         self._keys[kid] = dataclasses.replace(
             key, state="retired", retired_at=now, publish_until=until
+        )
+        return True
+
+    async def demote(self, kid: str, *, now: float, publish_until: float) -> bool:
+        key = self._keys.get(kid)
+        if key is None or key.state != "current":
+            return False
+        self._keys[kid] = dataclasses.replace(
+            key, state="previous", deactivated_at=now, publish_until=publish_until
         )
         return True
 

@@ -114,8 +114,9 @@ class RefreshTokenStore(Protocol):
 
 class KeyStore(Protocol):
     async def add(self, key: KeyRecord) -> bool:
-        """Insert; False when a key in the same single-holder state (``next`` or
-        ``current``) already exists (another process won), or the kid exists."""
+        """Insert; False when a key of the same ``alg`` in the same single-holder state
+        (``next`` or ``current``) already exists (another process won), or the kid
+        exists. Each algorithm has its own lifecycle."""
 
     async def list(self) -> list[KeyRecord]:
         """Every key, oldest first."""
@@ -125,15 +126,20 @@ class KeyStore(Protocol):
     async def promote(
         self, *, next_kid: str, current_kid: str | None, now: float, publish_until: float
     ) -> bool:
-        """In one transaction: every ``previous`` key becomes ``retired`` (keeping its
-        ``publish_until``); ``current_kid`` (if given) becomes ``previous`` with
-        ``deactivated_at=now`` and ``publish_until``; ``next_kid`` becomes ``current``
-        with ``activated_at=now``. False (and nothing changed) when either key is no
-        longer in the expected state."""
+        """In one transaction: every ``previous`` key of the algorithm of ``next_kid`` or
+        ``current_kid`` becomes ``retired`` (keeping its ``publish_until``);
+        ``current_kid`` (if given) becomes ``previous`` with ``deactivated_at=now`` and
+        ``publish_until``; ``next_kid`` becomes ``current`` with ``activated_at=now``.
+        False (and nothing changed) when either key is no longer in the expected state,
+        or another current key of ``next_kid``'s algorithm exists."""
 
     async def retire(self, kid: str, *, now: float, publish_until: float) -> bool:
         """``next`` or ``previous`` → ``retired``; False when the key is not in one of
         those states."""
+
+    async def demote(self, kid: str, *, now: float, publish_until: float) -> bool:
+        """``current`` → ``previous`` (``deactivated_at=now``, ``publish_until``) with no
+        successor: its algorithm is no longer used. False when the key is not current."""
 
     async def forget_private(self, kid: str) -> bool:
         """Wipe the (encrypted) private key of a previous or retired key that is no longer

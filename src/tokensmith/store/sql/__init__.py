@@ -10,7 +10,6 @@ from ..stores import Stores
 from .backend import (
     SqlAuditStore,
     SqlInviteStore,
-    SqlKeyStore,
     SqlRefreshTokenStore,
     SqlRevocationStore,
     SqlSessionStore,
@@ -26,6 +25,7 @@ from .engine import (
     migrate,
     migrate_sync,
 )
+from .keys import SqlKeyStore
 from .runner import AsyncRunner, Runner, ThreadRunner
 
 __all__ = ["create_engine", "migrate", "open_sql_stores"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import fields, replace
+from dataclasses import fields
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -27,7 +27,6 @@ from ..records import (
     AuditRecord,
     ConsumeResult,
     InviteRecord,
-    KeyRecord,
     RefreshTokenRecord,
     RevocationKind,
     RevocationRecord,
@@ -42,14 +41,12 @@ from .schema import (
     revocations,
     sessions,
     setup_tokens,
-    signing_keys,
     users,
 )
 
 __all__ = [
     "SqlAuditStore",
     "SqlInviteStore",
-    "SqlKeyStore",
     "SqlRefreshTokenStore",
     "SqlRevocationStore",
     "SqlSessionStore",
@@ -58,10 +55,6 @@ __all__ = [
 ]
 
 _REVOCATION_LOCK = 0x7265766F6B  # "revok"
-
-
-class _Conflict(Exception):
-    """Raised inside a transaction to roll it back: the expected state changed."""
 
 
 class _Sql:
@@ -367,107 +360,6 @@ class SqlRefreshTokenStore(_Sql):
             if token is None:
                 return ConsumeResult(won=False, token=None)
             return ConsumeResult(won=False, token=token, child=_child_token(conn, token_hash))
-
-        return await self._db.write(run)
-
-
-def _key(row: Any) -> KeyRecord:
-    key = _record(KeyRecord, row)
-    # a driver may hand binary columns back as memoryview
-    return replace(key, private_jwk=bytes(key.private_jwk))
-
-
-class SqlKeyStore(_Sql):
-    async def add(self, key: KeyRecord) -> bool:
-        def run(conn: Connection) -> None:
-            conn.execute(signing_keys.insert().values(**_values(key)))
-
-        try:
-            await self._db.write(run)
-        except IntegrityError:
-            return False
-        return True
-
-    async def list(self) -> list[KeyRecord]:
-        query = signing_keys.select().order_by(signing_keys.c.created_at, signing_keys.c.kid)
-
-        def run(conn: Connection) -> list[KeyRecord]:
-            return [_key(row) for row in conn.execute(query)]
-
-        return await self._db.read(run)
-
-    async def get(self, kid: str) -> KeyRecord | None:
-        def run(conn: Connection) -> KeyRecord | None:
-            row = conn.execute(signing_keys.select().where(signing_keys.c.kid == kid)).first()
-            return None if row is None else _key(row)
-
-        return await self._db.read(run)
-
-    async def promote(
-        self, *, next_kid: str, current_kid: str | None, now: float, publish_until: float
-    ) -> bool:
-        keys = signing_keys.c
-
-        def run(conn: Connection) -> None:
-            if current_kid is not None:
-                moved = conn.execute(
-                    signing_keys.update()
-                    .where(keys.kid == current_kid, keys.state == "current")
-                    .values(state="previous", deactivated_at=now, publish_until=publish_until)
-                )
-                if moved.rowcount != 1:
-                    raise _Conflict
-            else:
-                count = sa.select(sa.func.count()).where(keys.state == "current")
-                if conn.execute(count).scalar_one():
-                    raise _Conflict
-            older = keys.state == "previous"
-            if current_kid is not None:
-                older = sa.and_(older, keys.kid != current_kid)
-            conn.execute(signing_keys.update().where(older).values(state="retired", retired_at=now))
-            promoted = conn.execute(
-                signing_keys.update()
-                .where(keys.kid == next_kid, keys.state == "next")
-                .values(state="current", activated_at=now)
-            )
-            if promoted.rowcount != 1:
-                raise _Conflict
-
-        try:
-            await self._db.write(run)
-        except (_Conflict, IntegrityError):
-            return False
-        return True
-
-    async def retire(self, kid: str, *, now: float, publish_until: float) -> bool:
-        keys = signing_keys.c
-        earlier = (
-            sa.func.least(keys.publish_until, publish_until)
-            if self.postgres
-            else sa.func.min(keys.publish_until, publish_until)
-        )
-        until = sa.case((keys.publish_until.is_(None), publish_until), else_=earlier)
-
-        def run(conn: Connection) -> bool:
-            result = conn.execute(
-                signing_keys.update()
-                .where(keys.kid == kid, keys.state.in_(("next", "previous")))
-                .values(state="retired", retired_at=now, publish_until=until)
-            )
-            return result.rowcount == 1
-
-        return await self._db.write(run)
-
-    async def forget_private(self, kid: str) -> bool:
-        keys = signing_keys.c
-
-        def run(conn: Connection) -> bool:
-            result = conn.execute(
-                signing_keys.update()
-                .where(keys.kid == kid, keys.state.in_(("previous", "retired")))
-                .values(private_jwk=b"")
-            )
-            return result.rowcount == 1
 
         return await self._db.write(run)
 

@@ -18,7 +18,16 @@ from tokensmith.server.app import create_app
 from tokensmith.server.pages import headers
 from tokensmith.settings import Settings
 
-PAGES = ("/signin", "/signup", "/account")
+PAGES = (
+    "/signin",
+    "/signup",
+    "/account",
+    "/console/users",
+    "/console/clients",
+    "/console/keys",
+    "/console/audit",
+    "/inspector",
+)
 STRICT_CSP = {
     "default-src": "'self'",
     "script-src": "'self'",

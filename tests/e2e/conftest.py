@@ -131,3 +131,16 @@ def shot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def docs_shot(page: Any, name: str) -> Path:
+    """``shot(page, name)``; with ``TOKENSMITH_DOCS_SCREENSHOTS=1`` also copied to
+    docs/screenshots/ (the images the docs show), so ordinary runs leave docs/ alone."""
+    path = shot(page, name)
+    if os.environ.get("TOKENSMITH_DOCS_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(exist_ok=True)
+        shutil.copyfile(path, DOCS_SCREENSHOTS / f"{name}.png")
+    return path

@@ -4,8 +4,6 @@ what someone without the admin role sees."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,9 +11,7 @@ from playwright.sync_api import expect
 
 from integration.server_process import PASSWORD, Server
 
-from .conftest import shot, sign_in, sign_up, unique
-
-DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+from .conftest import docs_shot, shot, sign_in, sign_up, unique
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +71,7 @@ def test_admin_rotates_a_key_and_the_timeline_shows_it(
     page.locator(f'ol.timeline li[data-state=current][data-kid="{newer["next"]}"]').wait_for()
     assert "retired" in {state for state, _ in _states(page)}
     assert page.get_by_role("button", name="Rotate anyway").is_hidden()
-    path = shot(page, "admin-keys")
-    DOCS_SHOTS.mkdir(exist_ok=True)
-    shutil.copyfile(path, DOCS_SHOTS / "admin-keys.png")
+    docs_shot(page, "admin-keys")
 
 
 def test_users_search_disable_and_reset_sessions(

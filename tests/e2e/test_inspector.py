@@ -7,16 +7,12 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
-from pathlib import Path
 from typing import Any
 
 from integration.server_process import PASSWORD, Server
 from tokensmith.jose import JWK, jwe, jwt
 
-from .conftest import shot, sign_up, unique
-
-DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+from .conftest import docs_shot, shot, sign_up, unique
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -54,8 +50,7 @@ def test_alg_none_and_missing_exp_are_flagged(web_server: Server, new_page: Any)
     assert {"alg_none", "no_exp", "no_aud"} <= set(_warnings(page))
     assert "Danger" in page.locator("ul.warnings li[data-code=alg_none]").inner_text()
     assert page.locator("tr[data-name=sub]").inner_text().endswith("mallory")
-    DOCS_SHOTS.mkdir(exist_ok=True)
-    shutil.copyfile(shot(page, "inspector-alg-none"), DOCS_SHOTS / "inspector-warnings.png")
+    docs_shot(page, "inspector-warnings")
 
     secret = JWK.from_secret(b"s" * 32, kid="shared")
     no_exp = jwt.encode({"sub": "svc", "aud": "api", "password": "hunter2"}, secret, alg="HS256")
@@ -88,9 +83,7 @@ def test_a_server_token_shows_as_verified_with_times(web_server: Server, new_pag
     assert "expires in" in exp  # "expires in 30 seconds" (the test server's lifetime)
     iat = page.locator("tr[data-name=iat] [data-time=iat]").inner_text()
     assert "issued" in iat
-    path = shot(page, "inspector")
-    DOCS_SHOTS.mkdir(exist_ok=True)
-    shutil.copyfile(path, DOCS_SHOTS / "inspector.png")
+    docs_shot(page, "inspector")
 
     tampered = token[:-6] + ("AAAAAA" if not token.endswith("AAAAAA") else "BBBBBB")
     _inspect(page, web_server, tampered)

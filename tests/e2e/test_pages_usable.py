@@ -4,6 +4,7 @@ use and a phone-sized screen."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -196,3 +197,32 @@ def test_the_api_refuses_a_page_token_in_the_query(web_server: Server) -> None:
         token = login.json()["access_token"]
         answer = client.get("/auth/sessions", params={"access_token": token})
     assert answer.status_code == 401
+
+
+def test_sign_up_by_invitation_needs_a_valid_invite_code(
+    tmp_path: Path, browser: Any, new_page: Any
+) -> None:
+    server = Server(
+        tmp_path / "data",
+        {"TOKENSMITH_COOKIE_MODE": "true", "TOKENSMITH_REGISTRATION": "invite"},
+    )
+    server.start()
+    try:
+        made = server.cli("users", "invite")
+        assert made.returncode == 0, made.stderr
+        invite = made.stdout.strip().split()[-1]
+        page = new_page()
+        page.goto(f"{server.url}/signup")
+        shot(page, "signup-invite")
+        page.get_by_label("Invite code").fill("not-an-invite")
+        page.get_by_label("Username").fill("invited")
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_label("Repeat the password").fill(PASSWORD)
+        page.get_by_role("button", name="Create account").click()
+        assert _error(page) == "That invite code is unknown, used or expired."
+        page.get_by_label("Invite code").fill(invite)
+        page.get_by_role("button", name="Create account").click()
+        page.wait_for_url(f"{server.url}/account")
+        page.locator("main strong[data-bind=username]").filter(has_text="invited").wait_for()
+    finally:
+        server.stop()

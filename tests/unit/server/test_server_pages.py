@@ -218,3 +218,23 @@ def test_no_script_keeps_a_token_in_storage_or_a_url() -> None:
     holders = [name for name, text in sources.items() if "accessToken" in text]
     assert holders == ["session.js"]
     assert not re.search(r"[?&][a-z_]*token=", sources["session.js"])
+
+
+def test_the_package_data_globs_cover_every_template_and_static_file() -> None:
+    """An installed wheel must carry the pages' files (pyproject package-data)."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[3]
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    globs = config["tool"]["setuptools"]["package-data"]["tokensmith"]
+    package = root / "src" / "tokensmith"
+    files = [
+        p.relative_to(package).as_posix()
+        for folder in ("server/static", "server/pages/templates")
+        for p in (package / folder).rglob("*")
+        if p.is_file()
+    ]
+    assert "server/static/js/session.js" in files
+    assert "server/pages/templates/base.html" in files
+    covered = {p.relative_to(package).as_posix() for g in globs for p in package.glob(g)}
+    assert sorted(set(files) - covered) == []

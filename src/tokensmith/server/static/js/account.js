@@ -1,7 +1,7 @@
 // The account page: sessions (revoke one, sign out everywhere) and the password.
 
 import { describeAgent } from "./device.js";
-import { bound, requireUser, say } from "./page.js";
+import { bound, clearInvalid, markInvalid, requireUser, say } from "./page.js";
 import * as session from "./session.js";
 import { describeError, localTime, relativeTime } from "./words.js";
 
@@ -121,18 +121,12 @@ const form = document.querySelector('[data-form="password"]');
 const passwordError = bound("password-error", form);
 const passwordStatus = bound("password-status", form);
 
-function invalid(input, message) {
-  input.setAttribute("aria-invalid", "true");
-  say(passwordError, message);
-  input.focus();
-}
+const invalid = (input, message) => markInvalid(input, passwordError, message);
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const { old_password: current, new_password: fresh, confirm } = form.elements;
-  for (const input of [current, fresh, confirm]) input.removeAttribute("aria-invalid");
-  say(passwordError, "");
-  say(passwordStatus, "");
+  clearInvalid(form, passwordError, passwordStatus);
   if (!current.value) return invalid(current, "Enter your current password.");
   if (fresh.value.length < fresh.minLength) {
     return invalid(fresh, `The new password needs at least ${fresh.minLength} characters.`);

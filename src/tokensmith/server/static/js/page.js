@@ -14,6 +14,19 @@ export function say(element, text) {
   element.hidden = !text;
 }
 
+/** Mark `input` invalid, say `message` in the `error` element and focus the input. */
+export function markInvalid(input, error, message) {
+  input.setAttribute("aria-invalid", "true");
+  say(error, message);
+  input.focus();
+}
+
+/** Undo markInvalid on every input of `form`, and empty the `messages` elements. */
+export function clearInvalid(form, ...messages) {
+  for (const input of form.querySelectorAll("input")) input.removeAttribute("aria-invalid");
+  for (const message of messages) say(message, "");
+}
+
 /** Toggle the data-when="signed-in|signed-out|admin" parts and fill in the username. */
 export function showUser(user) {
   const roles = user?.roles ?? [];

@@ -1,6 +1,6 @@
 // The sign-in page.
 
-import { bound, safeNext, say, showUser } from "./page.js";
+import { bound, clearInvalid, markInvalid, safeNext, say, showUser } from "./page.js";
 import * as session from "./session.js";
 import { describeError } from "./words.js";
 
@@ -21,16 +21,11 @@ const error = bound("error", form);
 const username = form.elements.username;
 const password = form.elements.password;
 
-function invalid(input, message) {
-  input.setAttribute("aria-invalid", "true");
-  say(error, message);
-  input.focus();
-}
+const invalid = (input, message) => markInvalid(input, error, message);
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  for (const input of [username, password]) input.removeAttribute("aria-invalid");
-  say(error, "");
+  clearInvalid(form, error);
   if (!username.value.trim()) return invalid(username, "Enter your username.");
   if (!password.value) return invalid(password, "Enter your password.");
   const button = form.querySelector('[type="submit"]');

@@ -1,6 +1,6 @@
 // The sign-up page (not loaded when registration is closed: the page has no form).
 
-import { bound, say, showUser } from "./page.js";
+import { bound, clearInvalid, markInvalid, showUser } from "./page.js";
 import * as session from "./session.js";
 import { describeError } from "./words.js";
 
@@ -9,16 +9,11 @@ const form = document.querySelector('[data-form="signup"]');
 const error = bound("error", form);
 const { username, password, confirm, invite } = form.elements;
 
-function invalid(input, message) {
-  input.setAttribute("aria-invalid", "true");
-  say(error, message);
-  input.focus();
-}
+const invalid = (input, message) => markInvalid(input, error, message);
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  for (const input of form.querySelectorAll("input")) input.removeAttribute("aria-invalid");
-  say(error, "");
+  clearInvalid(form, error);
   if (invite && !invite.value.trim()) return invalid(invite, "Enter your invite code.");
   if (!username.value.trim()) return invalid(username, "Choose a username.");
   if (password.value.length < password.minLength) {

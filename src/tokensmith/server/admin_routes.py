@@ -14,6 +14,7 @@ refused by the key schedule 409 ``key_state``; disabling oneself 400 ``own_accou
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from datetime import datetime
@@ -46,14 +47,9 @@ def _paging(limit: int, offset: int) -> None:
         raise _bad("limit is 1..200 and offset 0..1000000")
 
 
-def _user(user: UserInfo) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "username": user.username,
-        "roles": list(user.roles),
-        "created_at": user.created_at,
-        "disabled": user.disabled,
-    }
+def _fields(value: UserInfo | KeyInfo | AuditEvent) -> dict[str, Any]:
+    """A result value's fields as JSON members (tuples become arrays)."""
+    return dataclasses.asdict(value)
 
 
 def _answer(body: Any, status_code: int = 200) -> JSONResponse:
@@ -75,13 +71,13 @@ async def list_users(
         raise _bad(f"q is at most {_MAX_SEARCH} characters")
     found = await issuer_of(request).list_users(limit=limit + 1, offset=offset, search=q)
     next_offset = offset + limit if len(found) > limit else None
-    return _answer({"users": [_user(u) for u in found[:limit]], "next_offset": next_offset})
+    return _answer({"users": [_fields(u) for u in found[:limit]], "next_offset": next_offset})
 
 
 @router.get("/users/{user_id}")
 async def get_user(request: Request, user_id: str) -> JSONResponse:
     await _require_admin(request)
-    return _answer(_user(await issuer_of(request).get_user(user_id=user_id)))
+    return _answer(_fields(await issuer_of(request).get_user(user_id=user_id)))
 
 
 @router.post("/users/{user_id}/disable")
@@ -93,7 +89,7 @@ async def disable_user(request: Request, user_id: str) -> JSONResponse:
     if user.id == claims.sub:
         raise AuthError("own_account", "you cannot disable your own account")
     await issuer.disable_user(username=user.username, ctx=context(request))
-    return _answer(_user(await issuer.get_user(user_id=user.id)))
+    return _answer(_fields(await issuer.get_user(user_id=user.id)))
 
 
 @router.post("/users/{user_id}/enable")
@@ -102,7 +98,7 @@ async def enable_user(request: Request, user_id: str) -> JSONResponse:
     issuer = issuer_of(request)
     user = await issuer.get_user(user_id=user_id)
     await issuer.enable_user(username=user.username, ctx=context(request))
-    return _answer(_user(await issuer.get_user(user_id=user.id)))
+    return _answer(_fields(await issuer.get_user(user_id=user.id)))
 
 
 @router.post("/users/{user_id}/revoke-sessions")
@@ -117,20 +113,6 @@ async def revoke_sessions(request: Request, user_id: str) -> JSONResponse:
 
 
 # ---- signing keys ------------------------------------------------------------------------
-
-
-def _key(key: KeyInfo) -> dict[str, Any]:
-    return {
-        "kid": key.kid,
-        "alg": key.alg,
-        "state": key.state,
-        "created_at": key.created_at,
-        "activated_at": key.activated_at,
-        "deactivated_at": key.deactivated_at,
-        "retired_at": key.retired_at,
-        "published": key.published,
-        "publish_until": key.publish_until,
-    }
 
 
 def _timeline(keys: list[KeyInfo]) -> list[KeyInfo]:
@@ -160,7 +142,7 @@ async def list_keys(request: Request) -> JSONResponse:
             "jwks_max_age": config.jwks_max_age,
             "next_ready_at": ready,
             "next_rotation_at": due,
-            "keys": [_key(k) for k in keys],
+            "keys": [_fields(k) for k in keys],
         }
     )
 
@@ -177,7 +159,7 @@ async def rotate_keys(request: Request, body: RotateBody | None = None) -> JSONR
     await _require_admin(request)
     force = body.force if body is not None else False
     current = await issuer_of(request).rotate_keys(force=force, ctx=context(request))
-    return _answer({"current": _key(current)})
+    return _answer({"current": _fields(current)})
 
 
 # ---- audit log ---------------------------------------------------------------------------
@@ -200,19 +182,6 @@ def _instant(value: str | None, name: str) -> float | None:
     if not math.isfinite(number) or not 0 <= number < 1e11:
         raise _bad(f"{name} is out of range")
     return number
-
-
-def _event(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "kind": event.kind,
-        "at": event.at,
-        "user_id": event.user_id,
-        "username": event.username,
-        "session_id": event.session_id,
-        "ip": event.ip,
-        "details": event.details,
-    }
 
 
 @router.get("/audit")
@@ -253,5 +222,5 @@ async def audit_log(
     page = events[:limit]
     more = len(events) > limit and page[-1].id is not None
     return _answer(
-        {"events": [_event(e) for e in page], "next_before": page[-1].id if more else None}
+        {"events": [_fields(e) for e in page], "next_before": page[-1].id if more else None}
     )

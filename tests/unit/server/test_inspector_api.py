@@ -234,7 +234,7 @@ async def test_bad_input_is_a_stable_400(
     assert answer.json()["error"] == code
 
 
-async def test_nothing_pasted_reaches_a_log_line(
+async def test_s27_nothing_pasted_into_the_inspector_reaches_a_log_line(
     inspector: Inspector, caplog: pytest.LogCaptureFixture
 ) -> None:
     token = await inspector.access_token()

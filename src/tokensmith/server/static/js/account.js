@@ -1,39 +1,16 @@
 // The account page: sessions (revoke one, sign out everywhere) and the password.
 
+import { textCell, timeCell } from "./cells.js";
 import { describeAgent } from "./device.js";
 import { bound, clearInvalid, markInvalid, requireUser, say } from "./page.js";
 import * as session from "./session.js";
-import { describeError, localTime, relativeTime } from "./words.js";
+import { describeError, relativeTime } from "./words.js";
 
 const user = await requireUser();
 say(bound("loading"), "");
 const error = bound("error");
 const status = bound("status");
 const rows = bound("sessions");
-
-function timeCell(epochSeconds, label) {
-  const cell = document.createElement("td");
-  cell.dataset.label = label;
-  if (!epochSeconds) {
-    cell.textContent = "—";
-    return cell;
-  }
-  const time = document.createElement("time");
-  time.dateTime = new Date(epochSeconds * 1000).toISOString();
-  time.textContent = localTime(epochSeconds);
-  const relative = document.createElement("span");
-  relative.className = "relative";
-  relative.textContent = relativeTime(epochSeconds);
-  cell.append(time, relative);
-  return cell;
-}
-
-function textCell(text, label) {
-  const cell = document.createElement("td");
-  cell.textContent = text;
-  if (label) cell.dataset.label = label;
-  return cell;
-}
 
 function row(item) {
   const tr = document.createElement("tr");

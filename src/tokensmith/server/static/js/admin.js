@@ -2,7 +2,9 @@
 
 import { bound, requireUser, say } from "./page.js";
 import * as session from "./session.js";
-import { describeError, localTime, relativeTime } from "./words.js";
+import { describeError } from "./words.js";
+
+export { textCell, timeCell, timeElement } from "./cells.js";
 
 const errorBox = () => bound("error");
 const statusBox = () => bound("status");
@@ -48,38 +50,6 @@ export async function call(path, { method = "GET", body, action = "request" } = 
     sayError(error, action);
     throw error;
   }
-}
-
-/** A table cell with text (and a class). */
-export function textCell(text, className) {
-  const cell = document.createElement("td");
-  cell.textContent = text;
-  if (className) cell.className = className;
-  return cell;
-}
-
-/** A <time> for epoch seconds: the local date and time, then "in 3 days" / "5 minutes ago". */
-export function timeElement(epochSeconds, now = Date.now()) {
-  const wrap = document.createElement("span");
-  if (epochSeconds === null || epochSeconds === undefined) {
-    wrap.textContent = "—";
-    return wrap;
-  }
-  const time = document.createElement("time");
-  time.dateTime = new Date(epochSeconds * 1000).toISOString();
-  time.textContent = localTime(epochSeconds);
-  const relative = document.createElement("span");
-  relative.className = "relative";
-  relative.textContent = relativeTime(epochSeconds, now);
-  wrap.append(time, relative);
-  return wrap;
-}
-
-/** A table cell holding timeElement(). */
-export function timeCell(epochSeconds, now) {
-  const cell = document.createElement("td");
-  cell.append(timeElement(epochSeconds, now));
-  return cell;
 }
 
 /** A small label; `kind` picks the colour class (ok, warn, danger, muted). */

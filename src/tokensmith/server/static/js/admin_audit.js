@@ -20,7 +20,7 @@ function seconds(value) {
 }
 
 function details(event) {
-  const cell = document.createElement("td");
+  const cell = textCell("", "Details");
   const list = document.createElement("dl");
   list.className = "details";
   for (const [name, value] of Object.entries(event.details ?? {})) {
@@ -44,7 +44,7 @@ function details(event) {
 function row(event) {
   const tr = document.createElement("tr");
   tr.dataset.kind = event.kind;
-  const user = textCell(event.username ?? (event.user_id ? "" : "—"));
+  const user = textCell(event.username ?? (event.user_id ? "" : "—"), "User");
   if (event.user_id) {
     const id = document.createElement("span");
     id.className = "agent";
@@ -52,10 +52,10 @@ function row(event) {
     user.append(id);
   }
   tr.append(
-    timeCell(event.at),
-    textCell(event.kind, "mono"),
+    timeCell(event.at, "When"),
+    textCell(event.kind, "Event", "mono"),
     user,
-    textCell(event.ip ?? "—"),
+    textCell(event.ip ?? "—", "Address"),
     details(event),
   );
   return tr;

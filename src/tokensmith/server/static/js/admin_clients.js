@@ -103,7 +103,7 @@ function row(client) {
   tr.dataset.client = client.client_id;
   const grants = client.grant_types.length ? client.grant_types.join(", ") : "none";
   const scopes = client.scope ? `scopes: ${client.scope}` : "no scopes";
-  const status = document.createElement("td");
+  const status = textCell("", "Status");
   status.append(client.disabled ? badge("disabled", "danger") : badge("active", "ok"));
   const actions = document.createElement("td");
   actions.className = "row-actions";
@@ -137,9 +137,9 @@ function row(client) {
     );
   }
   tr.append(
-    textCell(client.client_id, "mono"),
-    textCell(client.token_endpoint_auth_method),
-    textCell(`${grants}; ${scopes}`),
+    textCell(client.client_id, "Client id", "mono"),
+    textCell(client.token_endpoint_auth_method, "Authentication"),
+    textCell(`${grants}; ${scopes}`, "Grants and scopes"),
     status,
     actions,
   );

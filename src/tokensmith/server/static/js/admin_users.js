@@ -15,13 +15,13 @@ let offset = 0;
 function row(user) {
   const tr = document.createElement("tr");
   tr.dataset.user = user.username;
-  const name = textCell(user.username);
+  const name = textCell(user.username, "Username");
   for (const role of user.roles) name.append(" ", badge(role, "muted"));
   const id = document.createElement("span");
   id.className = "agent";
   id.textContent = user.id;
   name.append(id);
-  const status = document.createElement("td");
+  const status = textCell("", "Status");
   status.append(user.disabled ? badge("disabled", "danger") : badge("active", "ok"));
   const actions = document.createElement("td");
   actions.className = "row-actions";
@@ -64,7 +64,7 @@ function row(user) {
       sayStatus(`${user.username}: ${n} session${n === 1 ? "" : "s"} ended; their access tokens are refused.`);
     }),
   );
-  tr.append(name, status, timeCell(user.created_at), actions);
+  tr.append(name, status, timeCell(user.created_at, "Created"), actions);
   return tr;
 }
 

@@ -58,7 +58,8 @@ def browser() -> Iterator[Any]:
         unavailable("browser tests need the playwright package (pip install -e '.[dev]')")
     executable = chromium_path()
     if executable is None:
-        unavailable("browser tests need Chromium (apt-get install chromium) at /usr/bin/chromium")
+        where = os.environ.get("TOKENSMITH_CHROMIUM") or "chromium on PATH or /usr/bin/chromium"
+        unavailable(f"browser tests need Chromium: none at {where} (apt-get install chromium)")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=executable, headless=True, args=["--no-sandbox"]

@@ -57,7 +57,7 @@ def test_sign_up_then_sign_in_keeps_every_token_away_from_script_storage_and_url
 
     sign_in(page, web_server, username)
     page.locator("tbody tr").first.wait_for()
-    shot(page, "account")
+    shot(page, "account-after-signup")
 
     cookies = {c["name"]: c for c in page.context.cookies()}
     refresh = cookies[REFRESH]

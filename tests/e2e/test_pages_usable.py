@@ -11,7 +11,7 @@ import httpx
 
 from integration.server_process import PASSWORD, Server
 
-from .conftest import ACCOUNT_LIMIT, shot, sign_in, sign_up, unique
+from .conftest import ACCOUNT_LIMIT, docs_shot, shot, sign_in, sign_up, unique
 
 UNLABELLED = """() => [...document.querySelectorAll("input, textarea, select")]
     .filter((e) => e.type !== "hidden" && e.labels.length === 0 && !e.ariaLabel)
@@ -81,7 +81,7 @@ def test_the_account_page_revokes_a_session_and_changes_the_password(
     assert page.locator("tbody tr.current").count() == 1
     assert "Headless Chrome on Linux" in rows.first.inner_text()
     assert "127.0.0.1" in rows.first.inner_text()
-    shot(page, "account-two-sessions")
+    docs_shot(page, "account")
 
     page.locator("tbody tr:not(.current)").get_by_role("button", name=re.compile("Revoke")).click()
     page.get_by_text("The session has ended.").wait_for()
@@ -119,7 +119,7 @@ def test_every_input_has_a_label_and_keyboard_alone_signs_in(
         assert page.evaluate(UNLABELLED) == []
 
     page.goto(f"{web_server.url}/signin")
-    shot(page, "signin")
+    docs_shot(page, "signin")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     for _ in range(12):
@@ -149,7 +149,7 @@ def test_the_pages_fit_a_phone_screen(web_server: Server, new_page: Any) -> None
     sign_in(page, web_server, username)
     page.locator("tbody tr").first.wait_for()
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
-    shot(page, "account-phone")
+    docs_shot(page, "account-phone")
 
 
 def test_the_words_for_errors_times_and_devices(web_server: Server, new_page: Any) -> None:

@@ -43,11 +43,21 @@ class Connection:
                 await self._writer.wait_closed()
         self._reader = self._writer = None
 
-    async def request(self, method: str, path: str, body: Any = None, *, expect: int = 200) -> Any:
-        """Send one request (``body`` as JSON) and return the decoded JSON answer (or
-        None for an empty body); a status other than ``expect`` raises HTTPError."""
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        expect: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """Send one request (``body`` as JSON, extra ``headers``) and return the decoded
+        JSON answer (or None for an empty body); a status other than ``expect`` raises
+        HTTPError."""
         payload = b"" if body is None else json.dumps(body).encode()
         head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         if body is not None:
             head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
         for attempt in (0, 1):
@@ -124,7 +134,7 @@ class Run:
 
 
 async def drive(
-    port: int,
+    port: int | list[int],
     steps: list[Step],
     seconds: float,
     *,
@@ -134,12 +144,15 @@ async def drive(
     """Run each step in its own virtual client, one connection each, for ``seconds``;
     ``pause`` seconds between a client's requests (0: a closed loop at full speed).
     After a failed step, ``recover(i, conn)`` (if given) restores client ``i``'s state
-    (e.g. logs in again for a fresh refresh chain); the failure counts as an error."""
+    (e.g. logs in again for a fresh refresh chain); the failure counts as an error.
+    Several ports (instances behind no balancer): client ``i`` connects to the
+    ``i % len(port)``-th, as a round-robin balancer spreads connections."""
+    ports = port if isinstance(port, list) else [port]
     run = Run(seconds=seconds)
     deadline = time.perf_counter() + seconds
 
     async def client(i: int, step: Step) -> None:
-        conn = Connection(port)
+        conn = Connection(ports[i % len(ports)])
         try:
             while True:
                 started = time.perf_counter()

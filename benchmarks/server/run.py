@@ -18,6 +18,10 @@ best round counts and the spread over rounds is reported:
   this process while the servers idle; login req/s divided by it;
 - refresh p99 under a light paced load, idle and during a login flood.
 
+Then the scale-out part (``scale.py``, issue 8): the embedded default beside PostgreSQL +
+Redis with 1 and 3 instances, for login, refresh and a protected route (``--no-scale``
+leaves it out; skipped when PostgreSQL or Redis does not answer).
+
 ``--quick`` does all of it in a few seconds (a smoke test that it still runs).
 """
 
@@ -713,15 +717,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None, help="per measured run")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--no-scale", action="store_true", help="skip the PostgreSQL + Redis scale-out part"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         plan = Plan(args.concurrency, args.rounds or 1, args.seconds or 0.4, 0.4, 2, 0.02)
     else:
         seconds = args.seconds or 4.0
         plan = Plan(args.concurrency, args.rounds or 4, seconds, seconds, 4, 0.02)
+    from .scale import measure_scale, print_scale
+
     with tempfile.TemporaryDirectory(prefix="tokensmith-bench-server-") as tmp:
         result = {"quick": args.quick, **measure(plan, Path(tmp))}
+        if not args.no_scale:
+            result["scale"] = measure_scale(plan, Path(tmp), quick=args.quick)
     print_table(result)
+    if "scale" in result:
+        print_scale(result["scale"])
     out = args.json or DEFAULT_JSON
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {out}")

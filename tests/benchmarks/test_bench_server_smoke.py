@@ -89,3 +89,29 @@ def test_quick_run_reports_flood_and_the_three_targets(quick_run: tuple[dict, st
         assert isinstance(target["met"], bool)
         assert target["name"] in stdout
     assert result["quick"] is True
+
+
+def test_quick_run_has_the_scale_out_rows_beside_the_embedded_default(
+    quick_run: tuple[dict, str],
+) -> None:
+    """Login, refresh and a protected route for the embedded default and PostgreSQL +
+    Redis with 1 and 3 instances, in the same run (skipped only without the services)."""
+    result, stdout = quick_run
+    scale = result["scale"]
+    if "skipped" in scale:
+        from services import services_required
+
+        assert not services_required(), scale["skipped"]
+        pytest.skip(scale["skipped"])
+    assert scale["configs"] == {"embedded": 1, "pg+redis x1": 1, "pg+redis x3": 3}
+    cells = {(row["op"], row["config"]) for row in scale["rows"]}
+    assert cells == {
+        (op, config) for op in ("login", "refresh", "userinfo") for config in scale["configs"]
+    }
+    for row in scale["rows"]:
+        assert row["errors"] == 0, row["first_error"]
+        low, high = row["spread"]
+        assert low <= row["requests_per_s"] <= high
+        if row["requests"]:
+            assert 0 < row["p50_ms"] <= row["p99_ms"], row
+    assert "scale-out" in stdout

@@ -35,7 +35,6 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tokensmith.jose import jwt
-from tokensmith.settings import Settings
 
 from .own_services import OwnPostgres, OwnRedis
 from .server_process import PASSWORD, Server, free_port
@@ -47,10 +46,6 @@ FEED_SECRET = "multi-instance-feed-secret-" + "f" * 16
 MASTER_KEY = "K" * 43
 DEADLINE = 20.0
 GRACE = 60
-#: the Redis backend (rate limits shared, fail-closed 503) comes with TOKENSMITH_REDIS_URL
-needs_redis_backend = pytest.mark.skipif(
-    "redis_url" not in Settings.model_fields, reason="the Redis backend is not merged yet"
-)
 
 
 def _until(predicate: Any, what: str, timeout: float = DEADLINE) -> None:
@@ -283,7 +278,6 @@ def test_logout_all_at_c_is_refused_by_the_api_within_a_second(
     # not a timed assertion: the figure is printed (docs/scaling.md); the refusal is checked
 
 
-@needs_redis_backend
 def test_rate_limit_is_counted_across_instances(cluster: Cluster) -> None:
     _register(cluster.a, "limited")
     wrong = {"username": "limited", "password": "not the password"}
@@ -393,7 +387,6 @@ def _chains(cluster: Cluster, prefix: str, count: int) -> list[str]:
     ]
 
 
-@needs_redis_backend
 def test_redis_stopped_under_load_fails_closed_with_503_and_recovers_by_itself(
     cluster: Cluster,
 ) -> None:
@@ -431,7 +424,6 @@ def test_redis_stopped_under_load_fails_closed_with_503_and_recovers_by_itself(
     assert_families_consistent(cluster)
 
 
-@needs_redis_backend
 def test_postgres_restarted_mid_load_answers_503_then_recovers_without_restart(
     cluster: Cluster,
 ) -> None:

@@ -4,6 +4,7 @@ summed over the workers, and ``--workers`` refused on the embedded SQLite defaul
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services import postgres_database
+from services import delete_prefix, postgres_database, redis_prefix, redis_url
 
 from .server_process import PASSWORD, TOKENSMITH, Server
 
@@ -131,6 +132,28 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def shared_redis() -> Iterator[tuple[str, str]]:
+    url, prefix = redis_url(), redis_prefix()
+    yield url, prefix
+    asyncio.run(delete_prefix(url, prefix))
+
+
+def test_workers_on_postgresql_without_redis_are_refused(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOKENSMITH_")}
+    env["TOKENSMITH_DATABASE_URL"] = "postgresql+asyncpg://nobody@127.0.0.1:1/none"
+    proc = subprocess.run(
+        [*TOKENSMITH, "serve", "--workers", "3", "--data-dir", str(tmp_path / "data")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "TOKENSMITH_REDIS_URL" in proc.stderr
+
+
 def _workers(supervisor: int) -> set[int]:
     """The supervisor's worker processes (not multiprocessing's resource tracker)."""
     out = set()
@@ -154,10 +177,16 @@ def _metric(text: str, name: str, labels: str) -> float:
 
 @pytest.mark.services
 def test_two_workers_share_the_socket_sum_their_metrics_survive_a_kill_and_stop_gracefully(
-    make_server: Any, pg_url: str
+    make_server: Any, pg_url: str, shared_redis: tuple[str, str]
 ) -> None:
+    url, prefix = shared_redis
     server: Server = make_server(
-        database_url=pg_url, master_key="W" * 43, workers="2", metrics="loopback"
+        database_url=pg_url,
+        redis_url=url,
+        redis_prefix=prefix,
+        master_key="W" * 43,
+        workers="2",
+        metrics="loopback",
     )
     assert server.process is not None
     supervisor = server.process.pid

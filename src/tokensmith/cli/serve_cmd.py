@@ -45,6 +45,11 @@ def workers_problem(settings: Settings) -> str | None:
             "embedded SQLite default keeps rate limits and caches inside one process. Run one "
             "process, or move the data with: tokensmith migrate-data --from DATA_DIR --to URL"
         )
+    if settings.workers > 1 and settings.redis_url is None:
+        return (
+            f"--workers {settings.workers} also needs Redis (TOKENSMITH_REDIS_URL): without it "
+            "each process would count rate limits and keep replay caches on its own"
+        )
     return None
 
 

@@ -41,13 +41,19 @@ export function showUser(user) {
   }
 }
 
-/** A same-origin path to return to after signing in (anything else: the account page). */
+/** A same-origin path to return to after signing in (anything else: the account page).
+ *  The browser's own URL parser decides, so "/\t/evil.example" and the like cannot
+ *  turn into another origin. */
 export function safeNext(value) {
-  if (typeof value !== "string" || !value.startsWith("/") || value.startsWith("//")) {
+  if (typeof value !== "string" || !value.startsWith("/")) return "/account";
+  let url;
+  try {
+    url = new URL(value, location.origin);
+  } catch {
     return "/account";
   }
-  if (value.includes("\\") || value.startsWith("/signin")) return "/account";
-  return value;
+  if (url.origin !== location.origin || url.pathname.startsWith("/signin")) return "/account";
+  return url.pathname + url.search + url.hash;
 }
 
 /** Go to the sign-in page, saying why and where to come back to. */

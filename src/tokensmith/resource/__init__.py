@@ -24,6 +24,12 @@ from .errors import (
 )
 from .feed import FeedOptions, RevocationFeed
 from .fetch import FetchLimits
+from .introspection import (
+    InactiveTokenError,
+    IntrospectionOptions,
+    IntrospectionUnavailableError,
+    Introspector,
+)
 from .jwks import KeySetOptions, RemoteKeySet
 from .request import RequestParts
 from .verifier import AccessToken, AccessTokenVerifier, VerifierOptions, check_access
@@ -41,7 +47,11 @@ __all__ = [
     "FeedUnavailableError",
     "FetchError",
     "FetchLimits",
+    "InactiveTokenError",
     "InsufficientScopeError",
+    "IntrospectionOptions",
+    "IntrospectionUnavailableError",
+    "Introspector",
     "KeySetOptions",
     "KeySetUnavailableError",
     "MemoryReplayCache",

@@ -42,16 +42,19 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class MiddlewareOptions:
     """``realm`` for ``WWW-Authenticate``; ``optional``: let token-less requests through
     (``scope["auth"] = None``); ``exclude_paths``: path prefixes never checked
-    (health checks, docs); ``scopes``/``roles``: required of every request."""
+    (health checks, docs); ``scopes``/``roles``: required of every request;
+    ``introspect_paths``: path prefixes of high-risk routes where the auth server is
+    also asked whether the token is still active (the verifier's ``introspection``)."""
 
     realm: str | None = None
     optional: bool = False
     exclude_paths: Collection[str] = ()
     scopes: Collection[str] = ()
     roles: Collection[str] = ()
+    introspect_paths: Collection[str] = ()
 
     def __post_init__(self) -> None:
-        for name in ("exclude_paths", "scopes", "roles"):
+        for name in ("exclude_paths", "scopes", "roles", "introspect_paths"):
             if isinstance(getattr(self, name), str):
                 raise TypeError(f"{name} is a collection of strings, not a string")
 
@@ -74,6 +77,9 @@ class BearerAuthMiddleware:
         self._exclude = tuple(self.options.exclude_paths)
         self._scopes = tuple(self.options.scopes)
         self._roles = tuple(self.options.roles)
+        self._introspect = tuple(self.options.introspect_paths)
+        if self._introspect and verifier.introspector is None:
+            raise ValueError("introspect_paths needs VerifierOptions(introspection=...)")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -88,7 +94,11 @@ class BearerAuthMiddleware:
         try:
             parts = asgi_parts(scope)
             try:
-                verified = await self.verifier.verify_request_async(parts)
+                verified = await self.verifier.verify_request_async(
+                    parts,
+                    introspect=bool(self._introspect)
+                    and scope.get("path", "").startswith(self._introspect),
+                )
             except MissingTokenError:
                 if self.options.optional:
                     await self.app(scope, receive, send)

@@ -15,6 +15,8 @@ code                               status  meaning
 ``use_dpop_nonce``                 401     the proof lacks our current nonce (``DPoP-Nonce``)
 ``jwks_unavailable``               503     no usable key set (fetch failed past max staleness)
 ``revocation_feed_unavailable``    503     the feed is down longer than allowed (fail closed)
+``token_inactive``                 401     introspection (high-risk routes) says not active
+``introspection_unavailable``      503     introspection gave no usable answer (fail closed)
 any other ``JoseError`` code       401     the token is invalid (``invalid_token``)
 =================================  ======  =================================================
 """

@@ -13,6 +13,10 @@ themselves. ::
 
     @app.delete("/orders/{id}")
     async def delete(token: AccessToken = require_roles("admin")): ...
+
+    # a high-risk route: also ask the auth server (VerifierOptions.introspection)
+    @app.post("/payments", dependencies=[require_active()])
+    async def pay(): ...
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from tokensmith.jose.errors import JoseError
 from .asgi import VERIFIER_SCOPE_KEY
 from .challenge import challenge_for
 from .errors import MissingTokenError
-from .request import asgi_parts
+from .request import asgi_parts, read_credentials
 from .verifier import AccessToken, AccessTokenVerifier, check_access
 
 STATE_ATTRIBUTE = "tokensmith_verifier"
@@ -109,4 +113,30 @@ def require_roles(*roles: str) -> Any:
     return Depends(dependency)
 
 
-__all__ = ["STATE_ATTRIBUTE", "Authenticated", "current_token", "require_roles", "require_scopes"]
+def require_active() -> Any:
+    """A dependency for high-risk routes: the auth server must confirm, by introspection
+    (RFC 7662), that the token is still active (401 ``invalid_token`` if not, 503 when it
+    cannot answer). Needs ``VerifierOptions(introspection=Introspector(...))``."""
+
+    async def dependency(request: Request, token: Authenticated) -> AccessToken:
+        verifier = _verifier_of(request)
+        if verifier is None or verifier.introspector is None:
+            raise RuntimeError("require_active() needs VerifierOptions(introspection=...)")
+        raw, _ = read_credentials(asgi_parts(request.scope), public_url=None)
+        try:
+            await verifier.introspector.check_async(raw, token.claims)
+        except JoseError as exc:
+            raise _http_error(exc, request) from None
+        return token
+
+    return Depends(dependency)
+
+
+__all__ = [
+    "STATE_ATTRIBUTE",
+    "Authenticated",
+    "current_token",
+    "require_active",
+    "require_roles",
+    "require_scopes",
+]

@@ -1,4 +1,4 @@
-"""Fetching a remote JSON document (discovery, JWKS) under S4's rules.
+"""Fetching a remote JSON document (discovery, JWKS, introspection) under S4's rules.
 
 - Only the configured URL is ever fetched: a token's ``jku``/``x5u`` never is.
 - ``https`` only; ``http`` only to a loopback host (127.0.0.0/8, ::1, ``localhost``).
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
@@ -87,16 +88,25 @@ def _timeout(limits: FetchLimits) -> httpx.Timeout:
     return httpx.Timeout(limits.timeout, connect=limits.timeout)
 
 
-def fetch(client: httpx.Client, url: str, limits: FetchLimits) -> Fetched:
-    """GET ``url`` with ``client`` under ``limits``; :class:`FetchError` on any failure."""
+def fetch(
+    client: httpx.Client,
+    url: str,
+    limits: FetchLimits,
+    *,
+    form: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Fetched:
+    """GET ``url`` with ``client`` under ``limits`` (POST ``form`` when given, e.g. to an
+    introspection endpoint); :class:`FetchError` on any failure."""
     started = time.monotonic()
     try:
         with client.stream(
-            "GET",
+            "GET" if form is None else "POST",
             url,
+            data=form,
             follow_redirects=False,
             timeout=_timeout(limits),
-            headers={"Accept": "application/json"},
+            headers={"Accept": "application/json", **(headers or {})},
         ) as response:
             _check_response_head(url, response, limits)
             body = bytearray()
@@ -111,16 +121,24 @@ def fetch(client: httpx.Client, url: str, limits: FetchLimits) -> Fetched:
         raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None
 
 
-async def fetch_async(client: httpx.AsyncClient, url: str, limits: FetchLimits) -> Fetched:
+async def fetch_async(
+    client: httpx.AsyncClient,
+    url: str,
+    limits: FetchLimits,
+    *,
+    form: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Fetched:
     """:func:`fetch` for an :class:`httpx.AsyncClient`."""
     started = time.monotonic()
     try:
         async with client.stream(
-            "GET",
+            "GET" if form is None else "POST",
             url,
+            data=form,
             follow_redirects=False,
             timeout=_timeout(limits),
-            headers={"Accept": "application/json"},
+            headers={"Accept": "application/json", **(headers or {})},
         ) as response:
             _check_response_head(url, response, limits)
             body = bytearray()

@@ -44,6 +44,7 @@ from .errors import (
     UnboundTokenError,
 )
 from .feed import RevocationFeed
+from .introspection import Introspector
 from .jwks import KeySetOptions, RemoteKeySet
 from .request import RequestParts, read_credentials
 
@@ -77,6 +78,8 @@ class VerifierOptions:
     - ``dpop``: DPoP-bound tokens (:class:`~.dpop.DPoPOptions`; on by default); None
       refuses the DPoP scheme.
     - ``now``: the wall clock for claims and DPoP proofs (POSIX seconds).
+    - ``introspection``: an :class:`~.introspection.Introspector`, asked when a caller
+      passes ``introspect=True`` (high-risk routes); None: introspection is off.
     """
 
     algorithms: Collection[str] | None = None
@@ -95,6 +98,7 @@ class VerifierOptions:
     limits: Limits = DEFAULT_LIMITS
     now: Callable[[], float] = time.time
     dpop: DPoPOptions | None = field(default_factory=DPoPOptions)
+    introspection: Introspector | None = None
 
     def __post_init__(self) -> None:
         if self.dpop is not None and not isinstance(self.dpop, DPoPOptions):
@@ -106,6 +110,8 @@ class VerifierOptions:
                 raise TypeError(f"{name} is a collection of names, not a string")
         if self.revocations is not None and not isinstance(self.revocations, RevocationFeed):
             raise TypeError("revocations must be a RevocationFeed")
+        if self.introspection is not None and not isinstance(self.introspection, Introspector):
+            raise TypeError("introspection must be an Introspector")
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +277,7 @@ class AccessTokenVerifier:
         self._scopes = tuple(opts.required_scopes)
         self._roles = tuple(opts.required_roles)
         self._feed = opts.revocations
+        self._introspector = opts.introspection
         self._denylist = opts.revocations.denylist if opts.revocations is not None else None
         self._cache: Any = None
         self._results: dict[str, AccessToken] = {}
@@ -305,15 +312,19 @@ class AccessTokenVerifier:
     def revocations(self) -> RevocationFeed | None:
         return self._feed
 
-    def verify(self, token: str, *, dpop: DPoPRequest | None = None) -> AccessToken:
+    def verify(
+        self, token: str, *, dpop: DPoPRequest | None = None, introspect: bool = False
+    ) -> AccessToken:
         """Verify ``token`` (signature, claims, typ, revocation, required scopes/roles).
 
         Without ``dpop`` the token is a bearer token: one bound to a key (``cnf``) is
         refused. With ``dpop`` (the request used ``Authorization: DPoP``), the token must
-        be bound (``cnf.jkt``) and the request's proof must verify for it, once."""
+        be bound (``cnf.jkt``) and the request's proof must verify for it, once.
+        With ``introspect``, the auth server is also asked whether the token is still
+        active (``VerifierOptions.introspection``; for high-risk routes)."""
         started = time.perf_counter() if self.observe is not None else 0.0
         try:
-            self._precheck(token, dpop)
+            self._precheck(token, dpop, introspect)
             remote = self._remote
             if remote is None:
                 verified = self._decode(token, self._static)
@@ -327,17 +338,22 @@ class AccessTokenVerifier:
                         raise
                     verified = self._decode(token, newer)
             result = self._finish(token, verified, dpop)
+            if introspect:
+                self._introspector.check(token, result.claims)  # type: ignore[union-attr]
         except JoseError as exc:
             self._count(exc.code, started)
             raise
         self._count("ok", started)
         return result
 
-    async def verify_async(self, token: str, *, dpop: DPoPRequest | None = None) -> AccessToken:
-        """:meth:`verify` for async code: key-set fetches never block the loop."""
+    async def verify_async(
+        self, token: str, *, dpop: DPoPRequest | None = None, introspect: bool = False
+    ) -> AccessToken:
+        """:meth:`verify` for async code: key-set fetches and introspection never block
+        the loop."""
         started = time.perf_counter() if self.observe is not None else 0.0
         try:
-            self._precheck(token, dpop)
+            self._precheck(token, dpop, introspect)
             remote = self._remote
             if remote is None:
                 verified = self._decode(token, self._static)
@@ -351,23 +367,32 @@ class AccessTokenVerifier:
                         raise
                     verified = self._decode(token, newer)
             result = self._finish(token, verified, dpop)
+            if introspect:
+                await self._introspector.check_async(token, result.claims)  # type: ignore[union-attr]
         except JoseError as exc:
             self._count(exc.code, started)
             raise
         self._count("ok", started)
         return result
 
-    def verify_request(self, parts: RequestParts) -> AccessToken:
+    def verify_request(self, parts: RequestParts, *, introspect: bool = False) -> AccessToken:
         """Verify a request's credentials, Bearer or DPoP (what the adapters call)."""
         public_url = self._dpop.public_url if self._dpop is not None else None
         token, dpop = read_credentials(parts, public_url=public_url)
-        return self.verify(token, dpop=dpop)
+        return self.verify(token, dpop=dpop, introspect=introspect)
 
-    async def verify_request_async(self, parts: RequestParts) -> AccessToken:
+    async def verify_request_async(
+        self, parts: RequestParts, *, introspect: bool = False
+    ) -> AccessToken:
         """:meth:`verify_request` for async code."""
         public_url = self._dpop.public_url if self._dpop is not None else None
         token, dpop = read_credentials(parts, public_url=public_url)
-        return await self.verify_async(token, dpop=dpop)
+        return await self.verify_async(token, dpop=dpop, introspect=introspect)
+
+    @property
+    def introspector(self) -> Introspector | None:
+        """The introspection client (``VerifierOptions.introspection``), or None."""
+        return self._introspector
 
     @property
     def dpop(self) -> DPoPOptions | None:
@@ -394,7 +419,11 @@ class AccessTokenVerifier:
 
     # ---- steps -------------------------------------------------------------------------
 
-    def _precheck(self, token: object, dpop: DPoPRequest | None) -> None:
+    def _precheck(self, token: object, dpop: DPoPRequest | None, introspect: bool) -> None:
+        if introspect and self._introspector is None:
+            raise ValueError(
+                "introspect=True needs VerifierOptions(introspection=Introspector(...))"
+            )
         if type(token) is not str:
             raise MalformedError("a bearer token is a string", code="jwt_malformed")
         if dpop is not None:

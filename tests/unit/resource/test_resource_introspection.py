@@ -92,8 +92,8 @@ def _options(url: str, **overrides: Any) -> IntrospectionOptions:
     return IntrospectionOptions(url=url, client_id=CLIENT_ID, client_secret=SECRET, **overrides)
 
 
-def _claims(token_jti: str = "jti-1") -> dict[str, Any]:
-    return {"iss": ISSUER, "sub": "user-1", "jti": token_jti}
+def _claims() -> dict[str, Any]:
+    return {"iss": ISSUER, "sub": "user-1", "jti": "jti-1"}
 
 
 def test_active_answer_passes_and_the_request_is_an_authenticated_rfc7662_post(
@@ -102,9 +102,10 @@ def test_active_answer_passes_and_the_request_is_an_authenticated_rfc7662_post(
     introspector = Introspector(_options(endpoint.url))
     endpoint.answer = {"active": True, **_claims()}
     introspector.check("the.token.value", _claims())
-    (authorization, form), = endpoint.requests
+    ((authorization, form),) = endpoint.requests
     assert form == {"token": ["the.token.value"], "token_type_hint": ["access_token"]}
-    assert authorization is not None and authorization.startswith("Basic ")
+    assert authorization is not None
+    assert authorization.startswith("Basic ")
     user, _, password = base64.b64decode(authorization[6:]).decode().partition(":")
     assert (user, password) == ("orders+api", "s3cret%3Awith%2Fcolon")
 

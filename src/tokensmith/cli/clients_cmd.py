@@ -19,6 +19,8 @@ _GRANTS = {
     "token-exchange": GRANT_TOKEN_EXCHANGE,
     "token_exchange": GRANT_TOKEN_EXCHANGE,
     GRANT_TOKEN_EXCHANGE: GRANT_TOKEN_EXCHANGE,
+    # a public login client: users log in at /auth/login with its client_id
+    "refresh_token": "refresh_token",
 }
 _METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 
@@ -39,7 +41,8 @@ def _words(values: tuple[str, ...]) -> list[str]:
     "grants",
     multiple=True,
     type=click.Choice(sorted(_GRANTS)),
-    help="An allowed grant (repeat); default client_credentials.",
+    help="An allowed grant (repeat); default client_credentials. refresh_token (with "
+    "--public): a login client whose users log in at /auth/login with its client_id.",
 )
 @click.option("--audience", "audiences", multiple=True, help="An allowed audience (repeat).")
 @click.option("--scope", "scopes", multiple=True, help="An allowed scope (repeat).")
@@ -58,7 +61,12 @@ def _words(values: tuple[str, ...]) -> list[str]:
     help="Signing algorithm of its tokens: the server's or one of TOKENSMITH_SIGNING_ALGS "
     "(default: the server's).",
 )
-@click.option("--cookie-mode", is_flag=True, help="Cookie mode on for this client.")
+@click.option(
+    "--cookie-mode",
+    is_flag=True,
+    help="A login client's refresh tokens travel only in its __Host- cookie (CSRF "
+    "double submit + Origin check); needs --public --grant refresh_token.",
+)
 @click.option(
     "--jwks",
     "jwks_file",

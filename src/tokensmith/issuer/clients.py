@@ -47,17 +47,23 @@ __all__ = [
     "CLIENT_GRANTS",
     "GRANT_CLIENT_CREDENTIALS",
     "GRANT_TOKEN_EXCHANGE",
+    "REGISTRABLE_GRANTS",
     "ClientInfo",
     "Clients",
     "IssuedToken",
+    "MintProfile",
     "NewClient",
 ]
 
 GRANT_CLIENT_CREDENTIALS: Final = "client_credentials"
 GRANT_TOKEN_EXCHANGE: Final = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105
 GRANT_REFRESH: Final = "refresh_token"
-#: grants a registered client may be given
+#: grants a registered client uses at the token endpoint with client authentication
 CLIENT_GRANTS: Final = (GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE)
+#: grants a registered client may be given: ``refresh_token`` marks a public *login
+#: client* (one of the operator's own apps), whose users log in at ``/auth/login`` with
+#: its client_id and whose sessions belong to it
+REGISTRABLE_GRANTS: Final = (*CLIENT_GRANTS, GRANT_REFRESH)
 ACCESS_TOKEN_TYPE: Final = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105
 JWT_TOKEN_TYPE: Final = "urn:ietf:params:oauth:token-type:jwt"  # noqa: S105
 _SUBJECT_TYPES: Final = (ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE)
@@ -110,6 +116,15 @@ class ClientInfo:
             "disabled": self.disabled,
             "dpop": self.dpop,
         }
+
+
+@dataclass(frozen=True)
+class MintProfile:
+    """How a session's access tokens are signed and how long they live (its client's)."""
+
+    key: JWK
+    alg: str
+    ttl: int
 
 
 @dataclass(frozen=True)
@@ -238,10 +253,17 @@ class Clients:
             raise _bad(f"dpop must be one of {', '.join(DPOP_MODES)}")
         grants = _unique(grant_types)
         for grant in grants:
-            if grant not in CLIENT_GRANTS:
-                raise _bad(f"unknown grant {grant!r}; allowed: {', '.join(CLIENT_GRANTS)}")
-        if auth_method == "none" and grants:
+            if grant not in REGISTRABLE_GRANTS:
+                raise _bad(f"unknown grant {grant!r}; allowed: {', '.join(REGISTRABLE_GRANTS)}")
+        if auth_method == "none" and set(grants) - {GRANT_REFRESH}:
             raise _bad("a public client cannot use client_credentials or token exchange")
+        if GRANT_REFRESH in grants and auth_method != "none":
+            raise _bad(
+                "refresh_token (users log in at /auth/login with this client_id) is for "
+                "public clients (--public / token_endpoint_auth_method none)"
+            )
+        if cookie_mode is True and GRANT_REFRESH not in grants:
+            raise _bad("cookie_mode is for a public client with the refresh_token grant")
         for scope in scopes:
             if not _SCOPE_TOKEN.fullmatch(scope):
                 raise _bad(f"bad scope {scope!r}")
@@ -322,6 +344,17 @@ class Clients:
 
     async def get(self, *, client_id: str) -> ClientInfo:
         return _info(await self._record(client_id))
+
+    async def login_client(self, client_id: object) -> ClientRecord:
+        """A registered client whose users log in at ``/auth/login`` (public, grant
+        ``refresh_token``, enabled). Errors: OAuthError invalid_client (unknown,
+        disabled, confidential), unauthorized_client (no refresh_token grant)."""
+        clean = clean_text(client_id, 64)
+        client = None if clean is None else await self._stores.clients.get(clean)
+        if client is None or client.disabled or not client.public:
+            raise OAuthError("invalid_client", "unknown client")
+        self._check_grant(client, GRANT_REFRESH)
+        return client
 
     async def list(self, *, limit: int = 100, offset: int = 0) -> list[ClientInfo]:
         return [_info(c) for c in await self._stores.clients.list(limit=limit, offset=offset)]
@@ -437,6 +470,14 @@ class Clients:
             )
         await self._keys.ensure(alg)
         return self._keys.signer(alg)
+
+    async def session_profile(self, client: ClientRecord | None) -> MintProfile:
+        """For the users' tokens of a login client (None: the first-party client)."""
+        if client is None:
+            key, alg = self._keys.signer()
+            return MintProfile(key=key, alg=alg, ttl=self.config.access_ttl)
+        key, alg = await self.signer(client)
+        return MintProfile(key=key, alg=alg, ttl=self._ttl(client))
 
     async def algorithms_in_use(self) -> set[str]:
         """The allowed algorithms enabled clients name (for the key lifecycles)."""

@@ -37,7 +37,7 @@ from .accounts import (
     username_key,
 )
 from .audit import AuditLog
-from .clients import Clients
+from .clients import Clients, MintProfile
 from .config import DAY, IssuerConfig, RateLimitRule
 from .dpop import DPoPBinder, DPoPRequest, bound_jkt, token_type
 from .errors import AuthError, DPoPProofError, OAuthError, RateLimitedError
@@ -304,13 +304,16 @@ class Issuer:
         key (RFC 9449 §5); DPoPProofError for a bad proof, or none when the first-party
         client requires one (checked before the password)."""
         client = client_id or self.config.first_party_client_id
+        registered = None  # a login client (public, grant refresh_token) owns the session
         if client != self.config.first_party_client_id:
-            raise OAuthError("invalid_client", f"unknown client {client[:64]!r}")
+            registered = await self.clients.login_client(client)
         key = username_key(username)
         account = f"account:{key}"
         address = None if ctx.ip is None else f"address:{ctx.ip}"
         await self._check_rate(account, address)
-        proof = await self.dpop.token_request(dpop, mode=self.config.dpop.first_party)
+        proof = await self.dpop.token_request(
+            dpop, mode=self.config.dpop.first_party if registered is None else registered.dpop
+        )
         if (
             not isinstance(password, str)
             or len(password) > LOGIN_PASSWORD_CEILING
@@ -353,7 +356,11 @@ class Issuer:
             new_hash = await self.passwords.hash(password)
             await self._stores.users.set_password(user.id, new_hash, now=self._clock())
         pair = await self._start_session(
-            user, client_id=client, ctx=ctx, jkt=None if proof is None else proof.jkt
+            user,
+            client_id=client,
+            ctx=ctx,
+            jkt=None if proof is None else proof.jkt,
+            profile=await self.clients.session_profile(registered),
         )
         await self._audit.record(
             "login_ok",
@@ -435,7 +442,13 @@ class Issuer:
     # ---- tokens and sessions ---------------------------------------------------------
 
     async def _start_session(
-        self, user: UserRecord, *, client_id: str, ctx: RequestContext, jkt: str | None
+        self,
+        user: UserRecord,
+        *,
+        client_id: str,
+        ctx: RequestContext,
+        jkt: str | None,
+        profile: MintProfile,
     ) -> TokenPair:
         now = self._clock()
         session = SessionRecord(
@@ -459,7 +472,7 @@ class Issuer:
             expires_at=min(now + self.config.refresh_idle_ttl, session.expires_at),
         )
         await self._stores.sessions.create(session, first_token=token)
-        return self._pair(user, session, raw, token.expires_at, now, jkt)
+        return self._pair(user, session, raw, token.expires_at, now, jkt, profile)
 
     def _pair(
         self,
@@ -469,10 +482,11 @@ class Issuer:
         refresh_expires: float,
         now: float,
         jkt: str | None,
+        profile: MintProfile,
     ) -> TokenPair:
         return TokenPair(
-            access_token=self._mint(user, session, now, jkt),
-            expires_in=self.config.access_ttl,
+            access_token=self._mint(user, session, now, jkt, profile),
+            expires_in=profile.ttl,
             refresh_token=raw,
             refresh_expires_in=max(0, int(refresh_expires - now)),
             session_id=session.id,
@@ -480,14 +494,21 @@ class Issuer:
             token_type=token_type(jkt),
         )
 
-    def _mint(self, user: UserRecord, session: SessionRecord, now: float, jkt: str | None) -> str:
-        key = self._keys.signing_key
+    def _mint(
+        self,
+        user: UserRecord,
+        session: SessionRecord,
+        now: float,
+        jkt: str | None,
+        profile: MintProfile,
+    ) -> str:
+        key = profile.key
         claims = access_claims(
             issuer=self.config.issuer,
             subject=user.id,
             audience=self.config.audiences,
             now=int(now),
-            ttl=self.config.access_ttl,
+            ttl=profile.ttl,
             client_id=session.client_id,
             scope=session.scope,
             session_id=session.id,
@@ -496,9 +517,7 @@ class Issuer:
             extra=self.config.extra_claims,
             jkt=jkt,
         )
-        return jwt.encode(
-            claims, key, alg=self._keys.signing_alg, typ="at+jwt", header={"kid": key.kid}
-        )
+        return jwt.encode(claims, key, alg=profile.alg, typ="at+jwt", header={"kid": key.kid})
 
     async def refresh(
         self,
@@ -532,6 +551,13 @@ class Issuer:
             raise _invalid_grant("the session of this refresh token has ended")
         if client_id is not None and client_id != session.client_id:
             raise _invalid_grant("the refresh token was issued to another client")
+        registered = None
+        if session.client_id != self.config.first_party_client_id:
+            try:
+                registered = await self.clients.login_client(session.client_id)
+            except OAuthError:
+                raise _invalid_grant("the client of this session may no longer log in") from None
+        profile = await self.clients.session_profile(registered)
         if now >= session.expires_at:
             raise _invalid_grant("the session has expired; log in again")
         if record.consumed_at is None and now >= record.expires_at:
@@ -543,7 +569,9 @@ class Issuer:
         if record.consumed_at is None or now - record.consumed_at <= self.config.refresh_grace:
             # a token consumed before the grace window is reuse whatever the proof: the
             # consume below revokes the family (S25)
-            jkt = await self._refresh_binding(session, dpop)
+            jkt = await self._refresh_binding(
+                session, dpop, None if registered is None else registered.dpop
+            )
         child_raw = self._refresh.child_of(refresh_token)
         child = RefreshTokenRecord(
             token_hash=hash_secret(child_raw),
@@ -584,7 +612,7 @@ class Issuer:
             user_agent=ctx.user_agent,
             grace_retry=not result.won,
         )
-        return self._pair(user, session, child_raw, child_expires, now, jkt)
+        return self._pair(user, session, child_raw, child_expires, now, jkt, profile)
 
     def _dpop_mode(self, client_id: str) -> DPoPMode:
         # sessions belong to the first-party client (the only one that logs users in)
@@ -593,7 +621,7 @@ class Issuer:
         return "optional"
 
     async def _refresh_binding(
-        self, session: SessionRecord, dpop: DPoPRequest | None
+        self, session: SessionRecord, dpop: DPoPRequest | None, client_mode: DPoPMode | None
     ) -> str | None:
         """The key the refreshed tokens are bound to (None: unbound), after checking the
         proof against the session's binding; binds an unbound session to a proof's key."""
@@ -605,7 +633,7 @@ class Issuer:
             )
         mode: DPoPMode = "required"
         if session.dpop_jkt is None:
-            mode = self._dpop_mode(session.client_id)
+            mode = self._dpop_mode(session.client_id) if client_mode is None else client_mode
         proof = await self.dpop.token_request(dpop, mode=mode)
         if proof is None:
             return None

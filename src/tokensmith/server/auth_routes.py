@@ -15,8 +15,8 @@ from .deps import access_claims, context, dpop_headers, dpop_request, issuer_of,
 from .errors import NO_STORE
 from .models import (
     CountResponse,
-    Credentials,
     ErrorResponse,
+    LoginRequest,
     PasswordChange,
     RefreshRequest,
     RegisterRequest,
@@ -39,11 +39,14 @@ def _user(info: UserInfo) -> UserResponse:
     return UserResponse(id=info.id, username=info.username, roles=list(info.roles))
 
 
-def _token_response(request: Request, pair: TokenPair) -> JSONResponse:
-    """The login/refresh answer; in cookie mode the refresh token goes only in the cookie.
-    ``token_type`` is ``DPoP`` for tokens bound to the request's DPoP key."""
+def _token_response(
+    request: Request, pair: TokenPair, *, cookie: bool, client: str | None = None
+) -> JSONResponse:
+    """The login/refresh answer; in cookie mode (of ``client``, None: the first-party
+    client) the refresh token goes only in the client's cookie. ``token_type`` is
+    ``DPoP`` for tokens bound to the request's DPoP key."""
     headers = {**NO_STORE, **dpop_headers(request)}
-    if not settings_of(request).cookie_mode:
+    if not cookie:
         body = TokenResponse(
             access_token=pair.access_token,
             token_type=pair.token_type,
@@ -66,6 +69,7 @@ def _token_response(request: Request, pair: TokenPair) -> JSONResponse:
         refresh_token=pair.refresh_token,
         max_age=pair.refresh_expires_in,
         csrf_token=csrf,
+        client=client,
     )
     return response
 
@@ -92,19 +96,24 @@ async def setup(body: SetupRequest, request: Request) -> UserResponse:
 
 
 @router.post("/auth/login", response_model=TokenResponse, response_model_exclude_none=True)
-async def login(body: Credentials, request: Request) -> JSONResponse:
-    """Check the password and start a session of the first-party client. With a ``DPoP``
-    proof header (RFC 9449) the tokens are bound to its key (``token_type: DPoP``)."""
+async def login(body: LoginRequest, request: Request) -> JSONResponse:
+    """Check the password and start a session of the first-party client, or of the
+    registered login client ``client_id`` (public, grant ``refresh_token``). With a
+    ``DPoP`` proof header (RFC 9449) the tokens are bound to its key (``token_type:
+    DPoP``)."""
     settings = settings_of(request)
-    if settings.cookie_mode:
+    client = cookies.registered(request, body.client_id)
+    cookie = await cookies.cookie_mode_of(request, client)
+    if cookie:
         cookies.check_origin(request, settings.origins, required=False)
     pair = await issuer_of(request).login(
         username=body.username,
         password=body.password,
+        client_id=body.client_id,
         dpop=dpop_request(request),
         ctx=context(request),
     )
-    return _token_response(request, pair)
+    return _token_response(request, pair, cookie=cookie, client=client)
 
 
 @router.post("/auth/refresh", response_model=TokenResponse, response_model_exclude_none=True)
@@ -115,20 +124,25 @@ async def refresh(request: Request, body: RefreshRequest | None = None) -> JSONR
     header and an allowed ``Origin``. A DPoP-bound session needs a ``DPoP`` proof of its
     key."""
     settings = settings_of(request)
-    if settings.cookie_mode:
+    client = cookies.registered(request, None if body is None else body.client_id)
+    cookie = await cookies.cookie_mode_of(request, client)
+    if cookie:
         if body is not None and body.refresh_token is not None:
             raise AuthError(
                 "invalid_request", "cookie mode: the refresh token travels only in the cookie"
             )
-        token = cookies.refresh_cookie(request, settings.origins)
+        token = cookies.refresh_cookie(request, settings.origins, client)
     else:
         if body is None or body.refresh_token is None:
             raise AuthError("invalid_request", "refresh_token is required")
         token = body.refresh_token
     pair = await issuer_of(request).refresh(
-        refresh_token=token, dpop=dpop_request(request), ctx=context(request)
+        refresh_token=token,
+        client_id=client or settings.first_party_client_id,
+        dpop=dpop_request(request),
+        ctx=context(request),
     )
-    return _token_response(request, pair)
+    return _token_response(request, pair, cookie=cookie, client=client)
 
 
 @router.post("/auth/logout", status_code=204)
@@ -139,11 +153,13 @@ async def logout(request: Request, body: RefreshRequest | None = None) -> Respon
     issuer = issuer_of(request)
     ctx = context(request)
     response = Response(status_code=204, headers=NO_STORE)
-    if settings.cookie_mode and cookies.REFRESH_COOKIE in request.cookies:
-        token = cookies.refresh_cookie(request, settings.origins)
+    client = cookies.registered(request, None if body is None else body.client_id)
+    cookie = await cookies.cookie_mode_of(request, client)
+    if cookie and cookies.cookie_names(client)[0] in request.cookies:
+        token = cookies.refresh_cookie(request, settings.origins, client)
         await issuer.logout(refresh_token=token, ctx=ctx)
     elif body is not None and body.refresh_token is not None:
-        if settings.cookie_mode:
+        if cookie:
             raise AuthError(
                 "invalid_request", "cookie mode: the refresh token travels only in the cookie"
             )
@@ -151,8 +167,8 @@ async def logout(request: Request, body: RefreshRequest | None = None) -> Respon
     else:
         claims = await access_claims(request)
         await issuer.logout(session_id=claims.sid, user_id=claims.sub, ctx=ctx)
-    if settings.cookie_mode:
-        cookies.clear_session_cookies(response)
+    if cookie:
+        cookies.clear_session_cookies(response, client)
     return response
 
 

@@ -6,6 +6,12 @@
 - ``__Host-tokensmith-csrf``: a random CSRF token, readable by script (not HttpOnly), also
   returned as ``csrf_token`` in the JSON body. Refresh and logout by cookie must send it
   back in ``X-CSRF-Token`` (double submit) **and** come from an allowed ``Origin``.
+
+Cookie mode belongs to a client (docs/cookie-mode.md): the first-party client's is the
+``cookie_mode`` setting and its cookies have the names above; a registered login client
+(public, grant ``refresh_token``) has its own ``cookie_mode`` and its own pair of cookies,
+``__Host-tokensmith-refresh-<client_id>`` and ``__Host-tokensmith-csrf-<client_id>``
+(``:`` written ``~``), so two apps' sessions in one browser never overwrite each other.
 """
 
 from __future__ import annotations
@@ -17,10 +23,39 @@ from collections.abc import Iterable
 from fastapi import Request, Response
 
 from ..issuer.errors import AuthError, OAuthError
+from .deps import issuer_of, settings_of
 
 REFRESH_COOKIE = "__Host-tokensmith-refresh"
 CSRF_COOKIE = "__Host-tokensmith-csrf"
 CSRF_HEADER = "X-CSRF-Token"
+
+
+def registered(request: Request, client_id: str | None) -> str | None:
+    """``client_id`` when it names a registered client; None for the first-party client
+    (named or not)."""
+    if not client_id or client_id == settings_of(request).first_party_client_id:
+        return None
+    return client_id
+
+
+async def cookie_mode_of(request: Request, client: str | None) -> bool:
+    """Is ``client`` (None: the first-party client) in cookie mode? An unknown client
+    is not (the issuer refuses it with its own error)."""
+    if client is None:
+        return settings_of(request).cookie_mode
+    try:
+        info = await issuer_of(request).clients.get(client_id=client)
+    except AuthError:
+        return False
+    return info.cookie_mode and info.public and not info.disabled
+
+
+def cookie_names(client: str | None) -> tuple[str, str]:
+    """(refresh cookie, CSRF cookie) of ``client`` (None: the first-party client)."""
+    if client is None:
+        return REFRESH_COOKIE, CSRF_COOKIE
+    suffix = client.replace(":", "~")  # ':' may not be in a cookie name, '~' never in an id
+    return f"{REFRESH_COOKIE}-{suffix}", f"{CSRF_COOKIE}-{suffix}"
 
 
 def new_csrf_token() -> str:
@@ -28,10 +63,16 @@ def new_csrf_token() -> str:
 
 
 def set_session_cookies(
-    response: Response, *, refresh_token: str, max_age: int, csrf_token: str
+    response: Response,
+    *,
+    refresh_token: str,
+    max_age: int,
+    csrf_token: str,
+    client: str | None = None,
 ) -> None:
+    refresh_name, csrf_name = cookie_names(client)
     response.set_cookie(
-        REFRESH_COOKIE,
+        refresh_name,
         refresh_token,
         max_age=max_age,
         path="/",
@@ -40,7 +81,7 @@ def set_session_cookies(
         samesite="strict",
     )
     response.set_cookie(
-        CSRF_COOKIE,
+        csrf_name,
         csrf_token,
         max_age=max_age,
         path="/",
@@ -50,8 +91,9 @@ def set_session_cookies(
     )
 
 
-def clear_session_cookies(response: Response) -> None:
-    for name, httponly in ((REFRESH_COOKIE, True), (CSRF_COOKIE, False)):
+def clear_session_cookies(response: Response, client: str | None = None) -> None:
+    refresh_name, csrf_name = cookie_names(client)
+    for name, httponly in ((refresh_name, True), (csrf_name, False)):
         response.delete_cookie(name, path="/", secure=True, httponly=httponly, samesite="strict")
 
 
@@ -66,9 +108,9 @@ def check_origin(request: Request, allowed: Iterable[str], *, required: bool) ->
         raise AuthError("origin_not_allowed", "this Origin may not use the session cookie")
 
 
-def check_csrf(request: Request) -> None:
+def check_csrf(request: Request, client: str | None = None) -> None:
     """Double submit: the CSRF cookie and the ``X-CSRF-Token`` header must match."""
-    cookie = request.cookies.get(CSRF_COOKIE)
+    cookie = request.cookies.get(cookie_names(client)[1])
     header = request.headers.get(CSRF_HEADER)
     if not cookie or not header:
         raise AuthError("csrf_failed", f"missing CSRF cookie or {CSRF_HEADER} header")
@@ -76,11 +118,13 @@ def check_csrf(request: Request) -> None:
         raise AuthError("csrf_failed", f"{CSRF_HEADER} does not match the CSRF cookie")
 
 
-def refresh_cookie(request: Request, allowed_origins: Iterable[str]) -> str:
-    """The refresh token from the cookie, after the Origin and CSRF checks."""
+def refresh_cookie(
+    request: Request, allowed_origins: Iterable[str], client: str | None = None
+) -> str:
+    """The refresh token from ``client``'s cookie, after the Origin and CSRF checks."""
     check_origin(request, allowed_origins, required=True)
-    check_csrf(request)
-    token = request.cookies.get(REFRESH_COOKIE)
+    check_csrf(request, client)
+    token = request.cookies.get(cookie_names(client)[0])
     if not token:
         raise OAuthError("invalid_grant", "no session cookie")
     return token

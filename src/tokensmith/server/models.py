@@ -24,6 +24,13 @@ class SetupRequest(Credentials):
 class RefreshRequest(BaseModel):
     model_config = _STRICT
     refresh_token: str | None = Field(None, min_length=1, max_length=1024)
+    #: a registered login client (absent: the first-party client)
+    client_id: str | None = Field(None, min_length=1, max_length=64)
+
+
+class LoginRequest(Credentials):
+    #: a registered login client (public, grant refresh_token); absent: the first-party
+    client_id: str | None = Field(None, min_length=1, max_length=64)
 
 
 class PasswordChange(BaseModel):

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from ..issuer.clients import CLIENT_GRANTS
 from ..issuer.errors import OAuthError
+from . import cookies
 from .deps import context, dpop_headers, dpop_request, issuer_of, settings_of
 from .errors import NO_STORE
 from .models import OAuthErrorResponse
@@ -75,12 +76,14 @@ async def read_form(request: Request) -> dict[str, str]:
     return form
 
 
-def _client_id(request: Request, form: dict[str, str]) -> str | None:
+async def _client_id(request: Request, form: dict[str, str]) -> str | None:
+    """The public client of the request: the first-party client, or a registered login
+    client (public, grant refresh_token; else invalid_client / unauthorized_client)."""
     if request.headers.get("authorization"):
         raise OAuthError("invalid_client", "client authentication is not supported")
     client_id = form.get("client_id") or None
     if client_id is not None and client_id != settings_of(request).first_party_client_id:
-        raise OAuthError("invalid_client", "unknown client")
+        await issuer_of(request).clients.login_client(client_id)
     return client_id
 
 
@@ -126,8 +129,18 @@ async def token(request: Request) -> JSONResponse:
         raise OAuthError(
             "unsupported_grant_type", f"grant_type {grant_type[:64]!r} is not supported"
         )
-    client_id = _client_id(request, form)
+    settings = settings_of(request)
+    client_id = await _client_id(request, form) or settings.first_party_client_id
+    client = cookies.registered(request, client_id)
+    cookie = await cookies.cookie_mode_of(request, client)
     refresh_token = form.get("refresh_token")
+    if cookie:
+        # the client's refresh tokens travel only in its cookie, whichever endpoint
+        if refresh_token is not None:
+            raise OAuthError(
+                "invalid_request", "cookie mode: the refresh token travels only in the cookie"
+            )
+        refresh_token = cookies.refresh_cookie(request, settings.origins, client)
     if not refresh_token:
         raise OAuthError("invalid_request", "refresh_token is required")
     scope = form.get("scope")
@@ -150,7 +163,19 @@ async def token(request: Request) -> JSONResponse:
     }
     if pair.scope:
         body["scope"] = pair.scope
-    return JSONResponse(body, headers={**NO_STORE, **dpop_headers(request)})
+    if not cookie:
+        return JSONResponse(body, headers={**NO_STORE, **dpop_headers(request)})
+    del body["refresh_token"]
+    body["csrf_token"] = csrf = cookies.new_csrf_token()
+    response = JSONResponse(body, headers={**NO_STORE, **dpop_headers(request)})
+    cookies.set_session_cookies(
+        response,
+        refresh_token=pair.refresh_token,
+        max_age=pair.refresh_expires_in,
+        csrf_token=csrf,
+        client=client,
+    )
+    return response
 
 
 @router.post(
@@ -165,7 +190,7 @@ async def revoke(request: Request) -> Response:
 
     if client_authenticates(request, form):
         return await revoke_for_client(request, form)
-    client_id = _client_id(request, form)
+    client_id = await _client_id(request, form)
     token_value = form.get("token")
     if not token_value:
         raise OAuthError("invalid_request", "token is required")

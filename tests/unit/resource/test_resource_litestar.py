@@ -9,7 +9,7 @@ import pytest
 from litestar import Litestar, Request, get
 from litestar.middleware import DefineMiddleware
 from litestar.testing import TestClient
-from resource_helpers import AUDIENCE, ISSUER, make_token
+from resource_helpers import AUDIENCE, ISSUER, bound_token, dpop_headers, make_token
 
 from tokensmith.jose import JWK
 from tokensmith.resource import AccessToken, AccessTokenVerifier
@@ -54,3 +54,18 @@ def test_litestar_app_behind_the_middleware(key: JWK) -> None:
         refused = client.get("/me", headers={"Authorization": f"Bearer {narrow}"})
         assert refused.status_code == 403
         assert 'error="insufficient_scope"' in refused.headers["www-authenticate"]
+
+
+def test_litestar_dpop_request_behind_the_middleware(key: JWK) -> None:
+    client_key = JWK.generate("ES256")
+    token = bound_token(key, client_key)
+    with TestClient(app=_app(key)) as client:
+        headers = dpop_headers(client_key, token, url="http://testserver.local/me")
+        ok = client.get("/me", headers=headers)
+        assert ok.status_code == 200, ok.text
+        replayed = client.get("/me", headers=headers)
+        assert replayed.status_code == 401
+        assert replayed.headers["www-authenticate"].startswith('DPoP error="invalid_dpop_proof"')
+        as_bearer = client.get("/me", headers={"Authorization": f"Bearer {token}"})
+        assert as_bearer.status_code == 401
+        assert as_bearer.json()["code"] == "jwt_sender_constrained"

@@ -6,16 +6,23 @@ is served by the other at once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from services import delete_prefix, postgres_database, redis_prefix, redis_url
+from tokensmith.jose import jwt
 
-from .server_process import Server
+from .server_process import PASSWORD, Server
 
 pytestmark = pytest.mark.services
+
+FEED_SECRET = "f" * 32
 
 
 @pytest.fixture
@@ -40,7 +47,7 @@ def pair(make_server: Any, pg_url: str, shared_redis: tuple[str, str]) -> tuple[
         "redis_url": url,
         "redis_prefix": prefix,
         "rate_account_limit": "3",
-        "revocation_feed_secret": "f" * 32,
+        "revocation_feed_secret": FEED_SECRET,
     }
     first: Server = make_server(**env)
     second: Server = make_server(start=False, issuer=first.url, **env)
@@ -67,3 +74,106 @@ def test_redis_rate_limit_is_counted_across_both_processes(pair: tuple[Server, S
             blocked = client.post("/auth/login", json=wrong)
             assert blocked.status_code == 429, blocked.text
             assert int(blocked.headers["retry-after"]) >= 1
+
+
+#: how long a test waits for something that should take milliseconds (not a timing claim:
+#: the measured delay is printed, the outcome is asserted)
+DEADLINE = 15.0
+
+
+def _until(predicate: Callable[[], bool], what: str) -> float:
+    """Seconds until ``predicate()`` holds (polled; fails after DEADLINE)."""
+    start = time.monotonic()
+    while time.monotonic() - start < DEADLINE:
+        if predicate():
+            return time.monotonic() - start
+        time.sleep(0.005)
+    raise AssertionError(f"waited {DEADLINE} s for {what}")
+
+
+class FeedReader(threading.Thread):
+    """Reads one process's revocation feed; records when each event arrived."""
+
+    def __init__(self, server: Server) -> None:
+        super().__init__(daemon=True)
+        self.url = f"{server.url}/auth/revocations"
+        self.ready = threading.Event()
+        self.arrived: dict[str, float] = {}  # value -> monotonic arrival time
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            headers = {"Authorization": f"Bearer {FEED_SECRET}"}
+            with httpx.stream("GET", self.url, headers=headers, timeout=60) as stream:
+                kind = ""
+                for line in stream.iter_lines():
+                    if line.startswith("event: "):
+                        kind = line[7:]
+                    elif line.startswith("data: ") and kind == "ready":
+                        self.ready.set()
+                    elif line.startswith("data: ") and kind == "revocation":
+                        event = json.loads(line[6:])
+                        self.arrived[event["value"]] = time.monotonic()
+        except BaseException as exc:
+            self.failure = exc
+
+
+def test_redis_revocation_at_a_is_denied_at_b_and_streams_on_bs_feed(
+    pair: tuple[Server, Server], capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = pair
+    feed = FeedReader(b)
+    feed.start()
+    assert feed.ready.wait(DEADLINE), feed.failure
+    with a.client() as on_a, b.client() as on_b:
+        login = a.register_and_login(on_a, "leaver")
+        token = login["access_token"]
+        assert on_b.get("/userinfo", headers=_bearer(token)).status_code == 200
+        sid = jwt.peek(token).claims["sid"]
+        start = time.monotonic()
+        out = on_a.post("/auth/logout", json={"refresh_token": login["refresh_token"]})
+        assert out.status_code == 204
+        logout_took = time.monotonic() - start
+        denied_after = _until(
+            lambda: on_b.get("/userinfo", headers=_bearer(token)).status_code == 401,
+            "B to deny the access token",
+        )
+        _until(lambda: sid in feed.arrived, "the revocation on B's feed")
+    streamed_after = feed.arrived[sid] - start
+    with capsys.disabled():
+        print(
+            f"\n[redis] logout at A took {logout_took:.3f} s; then denied at B after "
+            f"{denied_after:.3f} s; on B's revocation feed {streamed_after:.3f} s after the "
+            "logout was sent"
+        )
+
+
+def test_redis_key_rotation_at_a_is_served_by_b(pair: tuple[Server, Server], capsys: Any) -> None:
+    a, b = pair
+    before = httpx.get(f"{b.url}/.well-known/jwks.json").json()
+    rotated = a.cli("keys", "rotate", "--force")  # another process: the operator command
+    assert rotated.returncode == 0, rotated.stderr
+    start = time.monotonic()
+    listed = [json.loads(line) for line in a.cli("keys", "list", "--json").stdout.splitlines()]
+    current = next(k["kid"] for k in listed if k["state"] == "current")
+    assert current in rotated.stdout
+
+    def b_signs_with_the_new_key() -> bool:
+        with b.client() as on_b:
+            answer = on_b.post("/auth/login", json={"username": "rotor", "password": PASSWORD})
+        return bool(jwt.peek(answer.json()["access_token"]).header["kid"] == current)
+
+    with b.client() as on_b:
+        b.register_and_login(on_b, "rotor")
+    _until(
+        lambda: httpx.get(f"{b.url}/.well-known/jwks.json").json() != before,
+        "B to serve the new key set",
+    )
+    served_after = time.monotonic() - start
+    assert b_signs_with_the_new_key()  # B reloaded: it signs with the promoted key
+    assert (
+        httpx.get(f"{a.url}/.well-known/jwks.json").json()
+        == httpx.get(f"{b.url}/.well-known/jwks.json").json()
+    )
+    with capsys.disabled():
+        print(f"\n[redis] keys rotated by the CLI -> B serves them after {served_after:.3f} s")

@@ -16,7 +16,9 @@ client names) runs this lifecycle on its own; the JWKS publishes them all.
 Several processes may share the store: single-holder states are guarded by the store
 (one ``next``, one ``current`` per algorithm), promotion is one compare-and-set
 transaction, and every process verifies with ``next`` too, so a token signed by a
-freshly promoted key verifies everywhere before the other processes reload.
+freshly promoted key verifies everywhere before the other processes reload. A process
+that changed the keys says so through the store's notices (Redis pub/sub, when
+configured): every other process reloads at once instead of at its next maintenance.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from tokensmith.jose import JWK, JWKSet
 from tokensmith.jose.algorithms import SIGNING_ALGORITHMS
-from tokensmith.store import KeyRecord, KeyStore
+from tokensmith.store import KeyRecord, KeyStore, Notices
 
 from .config import IssuerConfig
 from .errors import MasterKeyError
@@ -47,6 +49,8 @@ MASTER_KEY_BYTES = 32
 #: a demoted key stays published this much longer than its last token can live: another
 #: process may sign with it until its next maintenance (every minute or so) reloads keys
 SIGNING_GRACE = 300
+#: the notice topic of key changes (no data)
+TOPIC = "keys"
 
 
 def derive_key(master_key: bytes, purpose: str) -> bytes:
@@ -117,8 +121,14 @@ class KeyRing:
         master_key: bytes,
         clock: Callable[[], float],
         uses: Callable[[], Awaitable[Iterable[str]]] | None = None,
+        notices: Notices | None = None,
     ) -> None:
         self._store = store
+        self._notices = notices
+        #: loads started and the latest one applied: an older load finishing last
+        #: must not put back keys a newer one replaced
+        self._loads_started = 0
+        self._load_applied = 0
         self._config = config
         self._cipher = KeyCipher(master_key)
         self._clock = clock
@@ -129,6 +139,17 @@ class KeyRing:
         self._verify_set: JWKSet = JWKSet(())
         self._verify_algs: frozenset[str] = frozenset()
         self._jwks_cache: tuple[float, float, dict[str, Any]] | None = None
+        if notices is not None:
+            notices.subscribe(TOPIC, self._on_notice)
+
+    async def _on_notice(self, data: str | None) -> None:
+        """Another process changed the keys (None: changes may have been missed)."""
+        await self.load()
+
+    async def _changed(self) -> None:
+        """Tell the other processes to reload (after a change to the store)."""
+        if self._notices is not None:
+            await self._notices.publish(TOPIC, "")
 
     # ---- reading ---------------------------------------------------------------------
 
@@ -213,7 +234,11 @@ class KeyRing:
     # ---- loading and writing --------------------------------------------------------------
 
     async def load(self) -> None:
+        self._loads_started += 1
+        this_load = self._loads_started
         records = await self._store.list()
+        if this_load < self._load_applied:
+            return  # a load that started later has already applied newer keys
         loaded: list[LoadedKey] = []
         for record in records:
             key: JWK | None = None
@@ -230,6 +255,7 @@ class KeyRing:
             public = json.loads(record.public_jwk) if record.public_jwk else None
             loaded.append(LoadedKey(record=record, key=key, public=public))
         self._loaded = loaded
+        self._load_applied = this_load
         self._current = {k.record.alg: k for k in loaded if k.record.state == "current"}
         self._jwks_cache = None
         self._verify_set = JWKSet(())
@@ -322,6 +348,7 @@ class KeyRing:
                 events.append(f"wiped private key of {record.kid}")
         if events:
             await self.load()
+            await self._changed()
         return events
 
     async def _start(self, alg: str, now: float) -> list[str]:
@@ -395,6 +422,7 @@ class KeyRing:
         events = await self._promote(nxt, None if current is None else current.record, now)
         if not any(e.startswith("rotated") for e in events):
             return False, "another process changed the keys; try again"
+        await self._changed()
         return True, ""
 
     async def retire(self, kid: str) -> str | None:
@@ -410,6 +438,8 @@ class KeyRing:
             return None
         # a next key never signed anything: unpublish at once
         until = now if record.state == "next" else (record.publish_until or now)
-        await self._store.retire(kid, now=now, publish_until=until)
-        await self.maintain()
+        retired = await self._store.retire(kid, now=now, publish_until=until)
+        if not await self.maintain() and retired:
+            await self.load()
+            await self._changed()  # maintain() announced its own changes, if any
         return None

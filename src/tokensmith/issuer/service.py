@@ -126,13 +126,14 @@ class Issuer:
             clock=clock,
             # self.clients is built below (it shares this ring)
             uses=lambda: self.clients.algorithms_in_use(),  # noqa: PLW0108
+            notices=stores.notices,
         )
         self._refresh = RefreshSecrets(derive_key(master_key, "refresh-derivation"))
         self.passwords = Passwords(
             hasher, workers=config.hash_workers, niceness=config.password_niceness
         )
         self._audit = AuditLog(stores.audit, clock=clock)
-        self._revocations = Revocations(stores.revocations, clock=clock)
+        self._revocations = Revocations(stores.revocations, clock=clock, notices=stores.notices)
         #: DPoP proofs, replay and server nonces (RFC 9449, issue 9)
         self.dpop = DPoPBinder(
             config.dpop,

@@ -1,6 +1,8 @@
 """Notices over Redis pub/sub: one channel per deployment (``PREFIX + "notices"``), each
-message ``[origin, topic, data]`` as JSON. A process skips its own notices (the publisher
-has already acted on what it announces).
+message ``[origin, topic, data]`` as JSON. :meth:`publish` runs this process's handlers
+first, directly (two issuers may share one set of stores, and they must not wait for
+Redis to hear each other), then publishes; the subscription skips the notices of its own
+origin.
 
 A background task holds the subscription. When it breaks (Redis stopped, restarted, a
 network fault) :attr:`live` turns False at once — readers then poll the store — and the
@@ -68,6 +70,8 @@ class RedisNotices:
         self._handlers.setdefault(topic, []).append(handler)
 
     async def publish(self, topic: str, data: str) -> None:
+        for handler in list(self._handlers.get(topic, ())):
+            await self._run(handler, data)
         message = json.dumps([self._origin, topic, data], separators=(",", ":"))
         try:
             await self._link.call(

@@ -1,0 +1,128 @@
+"""Redis stopped under a running `tokensmith serve` (a `redis-server` of this test's own on
+a spare loopback port; the machine's shared one is never touched), then started again.
+
+Fail closed (the default): what needs a rate-limit check answers 503 with `Retry-After`
+and /readyz is false, while what needs no Redis (refresh, revocation checks, which fall
+back to the database) goes on. After the restart everything is back without restarting
+tokensmith — the notice subscription included, which the key-rotation check proves (the
+server's own key schedule is set to an hour, so only a notice makes it reload).
+Fail open: logins pass while Redis is down; /readyz still says it is."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from .own_services import OwnRedis
+from .server_process import PASSWORD, Server
+
+pytestmark = pytest.mark.services
+
+DEADLINE = 20.0
+
+
+def _until(predicate: Callable[[], bool], what: str) -> None:
+    start = time.monotonic()
+    while time.monotonic() - start < DEADLINE:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"waited {DEADLINE} s for {what}")
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    root = tmp_path / "redis"
+    root.mkdir()
+    redis = OwnRedis(root)
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+def _serve(make_server: Any, redis: OwnRedis, **env: str) -> Server:
+    server: Server = make_server(
+        redis_url=redis.url,
+        redis_prefix="fault:",
+        key_maintenance_interval="3600",
+        **env,
+    )
+    return server
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _kids(server: Server) -> set[str]:
+    return {k["kid"] for k in httpx.get(f"{server.url}/.well-known/jwks.json").json()["keys"]}
+
+
+def test_redis_down_fails_closed_then_recovers_without_a_restart(
+    own_redis: OwnRedis, make_server: Any
+) -> None:
+    server = _serve(make_server, own_redis)
+    pid = server.process.pid if server.process else None
+    creds = {"username": "faulty", "password": PASSWORD}
+    with server.client() as client:  # (a hang would end on its timeout)
+        login = server.register_and_login(client, "faulty")
+        own_redis.stop()
+
+        refused = client.post("/auth/login", json=creds)
+        assert refused.status_code == 503, refused.text
+        assert int(refused.headers["retry-after"]) >= 1
+        assert refused.json()["error"] == "temporarily_unavailable"
+        register = client.post("/auth/register", json={"username": "new1", "password": PASSWORD})
+        assert register.status_code == 503
+        assert "retry-after" in register.headers
+        _until(lambda: client.get("/readyz").status_code == 503, "/readyz to turn false")
+        assert client.get("/readyz").json() == {"status": "redis unavailable"}
+
+        # no Redis needed: refresh and the revocation check (the database is the truth)
+        refreshed = client.post("/auth/refresh", json={"refresh_token": login["refresh_token"]})
+        assert refreshed.status_code == 200, refreshed.text
+        pair = refreshed.json()
+        assert client.get("/userinfo", headers=_bearer(pair["access_token"])).status_code == 200
+        out = client.post("/auth/logout", json={"refresh_token": pair["refresh_token"]})
+        assert out.status_code == 204
+        assert client.get("/userinfo", headers=_bearer(pair["access_token"])).status_code == 401
+
+        own_redis.start()  # the same port; nothing of the old contents (no persistence)
+        _until(lambda: client.get("/readyz").status_code == 200, "/readyz to turn true")
+        _until(
+            lambda: client.post("/auth/login", json=creds).status_code == 200,
+            "logins to work again",
+        )
+
+    # the subscription is back: a rotation by another process is served at once (the
+    # server's own schedule would take an hour)
+    before = _kids(server)
+    rotated = server.cli("keys", "rotate", "--force")
+    assert rotated.returncode == 0, rotated.stderr
+    listed = [json.loads(line) for line in server.cli("keys", "list", "--json").stdout.splitlines()]
+    current = next(k["kid"] for k in listed if k["state"] == "current")
+    _until(lambda: _kids(server) != before, "the server to reload the rotated keys")
+    assert current in _kids(server)
+    assert server.process is not None
+    assert server.process.pid == pid  # never restarted
+
+
+def test_redis_down_with_the_open_policy_lets_logins_through(
+    own_redis: OwnRedis, make_server: Any
+) -> None:
+    server = _serve(make_server, own_redis, redis_failure="open")
+    creds = {"username": "open", "password": PASSWORD}
+    with server.client() as client:
+        server.register_and_login(client, "open")
+        own_redis.stop()
+        assert client.post("/auth/login", json=creds).status_code == 200
+        wrong = {"username": "open", "password": "not the password"}
+        assert client.post("/auth/login", json=wrong).status_code == 401  # counted nowhere
+        _until(lambda: client.get("/readyz").status_code == 503, "/readyz to turn false")
+    assert "does not answer" in server.output()  # the outage is logged

@@ -44,7 +44,7 @@ async def test_migrated_database_matches_schema(
     finally:
         await engine.dispose()
     assert diff == []
-    assert revision == "0003"
+    assert revision == "0004"
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -1,13 +1,7 @@
 """The SQL store of signing keys: one lifecycle (next → current → previous → retired)
-per algorithm.
-
-Schema 0001 allows one ``next`` and one ``current`` row in the whole table (a partial
-unique index on ``state``). Until a migration makes that index per ``(alg, state)``
-(notes/requests-clients-alg.md), a single-holder row is written with its algorithm in
-the state column (``next:EdDSA``, ``current:ES256``), which that index does not cover,
-and "one per algorithm" is decided by one conditional ``INSERT ... WHERE NOT EXISTS``
-(atomic on SQLite, the single writer; under a transaction-scoped advisory lock on
-PostgreSQL). Rows written before (plain ``next``/``current``) read the same.
+per algorithm. A partial unique index on ``(alg, state)`` for ``next`` and ``current``
+(migration 0004) keeps one of each per algorithm, whatever the number of processes: an
+insert or promotion that would make a second one fails, and the caller lost the race.
 """
 
 from __future__ import annotations
@@ -25,64 +19,27 @@ from .schema import signing_keys
 
 __all__ = ["SqlKeyStore"]
 
-#: pg_advisory_xact_lock key serialising key inserts of several processes
-_KEY_LOCK = 0x6B657973  # "keys"
-_SINGLE_HOLDER = ("next", "current")
-
 
 class _Conflict(Exception):
     pass
 
 
-def _stored_state(state: str, alg: str) -> str:
-    return f"{state}:{alg}" if state in _SINGLE_HOLDER else state
-
-
-def _in_state(state: str, alg: str | None = None) -> Any:
-    """A WHERE clause for keys in ``state`` (of ``alg`` if given), either spelling."""
-    keys = signing_keys.c
-    if state not in _SINGLE_HOLDER:
-        clause = keys.state == state
-    elif alg is None:
-        clause = sa.or_(keys.state == state, keys.state.startswith(f"{state}:", autoescape=True))
-    else:
-        clause = sa.and_(keys.alg == alg, keys.state.in_((state, _stored_state(state, alg))))
-    return clause
-
-
 def _key(row: Any) -> KeyRecord:
     key = _record(KeyRecord, row)
-    state: Any = key.state.split(":", 1)[0]
     # a driver may hand binary columns back as memoryview
-    return replace(key, state=state, private_jwk=bytes(key.private_jwk))
+    return replace(key, private_jwk=bytes(key.private_jwk))
 
 
 class SqlKeyStore(_Sql):
-    def _lock(self, conn: Connection) -> None:
-        if self.postgres:
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _KEY_LOCK})
-
     async def add(self, key: KeyRecord) -> bool:
-        values = _values(key)
-        values["state"] = _stored_state(key.state, key.alg)
-
-        def run(conn: Connection) -> bool:
-            if key.state not in _SINGLE_HOLDER:
-                conn.execute(signing_keys.insert().values(**values))
-                return True
-            self._lock(conn)
-            taken = sa.select(signing_keys.c.kid).where(_in_state(key.state, key.alg)).exists()
-            columns = list(values)
-            source = sa.select(
-                *(sa.literal(values[c], signing_keys.c[c].type) for c in columns)
-            ).where(~taken)
-            result = conn.execute(signing_keys.insert().from_select(columns, source))
-            return bool(result.rowcount == 1)
+        def run(conn: Connection) -> None:
+            conn.execute(signing_keys.insert().values(**_values(key)))
 
         try:
-            return await self._db.write(run)
-        except IntegrityError:
+            await self._db.write(run)
+        except IntegrityError:  # the kid exists, or this algorithm has its next/current
             return False
+        return True
 
     async def list(self) -> list[KeyRecord]:
         query = signing_keys.select().order_by(signing_keys.c.created_at, signing_keys.c.kid)
@@ -105,9 +62,8 @@ class SqlKeyStore(_Sql):
         keys = signing_keys.c
 
         def run(conn: Connection) -> None:
-            self._lock(conn)
             row = conn.execute(
-                sa.select(keys.alg).where(keys.kid == next_kid, _in_state("next"))
+                sa.select(keys.alg).where(keys.kid == next_kid, keys.state == "next")
             ).first()
             if row is None:
                 raise _Conflict
@@ -116,14 +72,14 @@ class SqlKeyStore(_Sql):
             if current_kid is not None:
                 demoted = conn.execute(
                     signing_keys.update()
-                    .where(keys.kid == current_kid, _in_state("current"))
+                    .where(keys.kid == current_kid, keys.state == "current")
                     .values(state="previous", deactivated_at=now, publish_until=publish_until)
                     .returning(keys.alg)
                 ).first()
                 if demoted is None:
                     raise _Conflict
                 lanes.add(str(demoted.alg))
-            count = sa.select(sa.func.count()).where(_in_state("current", alg))
+            count = sa.select(sa.func.count()).where(keys.alg == alg, keys.state == "current")
             if conn.execute(count).scalar_one():
                 raise _Conflict
             older = sa.and_(keys.state == "previous", keys.alg.in_(sorted(lanes)))
@@ -133,7 +89,7 @@ class SqlKeyStore(_Sql):
             conn.execute(
                 signing_keys.update()
                 .where(keys.kid == next_kid)
-                .values(state=_stored_state("current", alg), activated_at=now)
+                .values(state="current", activated_at=now)
             )
 
         try:
@@ -148,7 +104,7 @@ class SqlKeyStore(_Sql):
         def run(conn: Connection) -> bool:
             result = conn.execute(
                 signing_keys.update()
-                .where(keys.kid == kid, _in_state("current"))
+                .where(keys.kid == kid, keys.state == "current")
                 .values(state="previous", deactivated_at=now, publish_until=publish_until)
             )
             return bool(result.rowcount == 1)
@@ -167,7 +123,7 @@ class SqlKeyStore(_Sql):
         def run(conn: Connection) -> bool:
             result = conn.execute(
                 signing_keys.update()
-                .where(keys.kid == kid, sa.or_(_in_state("next"), _in_state("previous")))
+                .where(keys.kid == kid, keys.state.in_(("next", "previous")))
                 .values(state="retired", retired_at=now, publish_until=until)
             )
             return bool(result.rowcount == 1)

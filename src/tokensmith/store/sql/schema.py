@@ -97,9 +97,11 @@ signing_keys = sa.Table(
     sa.Column("deactivated_at", _Time, nullable=True),
     sa.Column("retired_at", _Time, nullable=True),
     sa.Column("publish_until", _Time, nullable=True),
-    # at most one 'next' and one 'current' key, whatever the number of processes
+    # at most one 'next' and one 'current' key per algorithm, whatever the number of
+    # processes (migration 0004)
     sa.Index(
         "uq_signing_keys_single_state",
+        "alg",
         "state",
         unique=True,
         sqlite_where=sa.text("state IN ('next', 'current')"),

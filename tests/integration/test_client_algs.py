@@ -21,11 +21,15 @@ from .server_process import PASSWORD, Server
 from .test_clients import add_client, verified
 
 
-def _token(client: httpx.Client, name: str, secret: str) -> str:
-    answer = client.post(
-        "/oauth/token",
-        data={"grant_type": "client_credentials", "client_id": name, "client_secret": secret},
-    )
+def _token(client: httpx.Client, name: str, secret: str, *, basic: bool = False) -> str:
+    """A client_credentials token (client_secret_basic or _post)."""
+    data = {"grant_type": "client_credentials"}
+    if basic:
+        answer = client.post("/oauth/token", data=data, auth=(name, secret))
+    else:
+        answer = client.post(
+            "/oauth/token", data={**data, "client_id": name, "client_secret": secret}
+        )
     assert answer.status_code == 200, answer.text
     token: str = answer.json()["access_token"]
     return token
@@ -116,19 +120,10 @@ def test_an_algorithm_outside_the_allowed_set_is_refused(make_server: Any) -> No
         listed = {c["client_id"]: c for c in client.get("/admin/clients", headers=admin).json()}
         assert listed["svc-ed"]["signing_alg"] == "EdDSA"
         # the server that created it signs with it at once
-        token = _token_basic(client, "svc-ed", created.json()["client_secret"])
+        token = _token(client, "svc-ed", created.json()["client_secret"], basic=True)
         assert jwt.peek(token).header["alg"] == "EdDSA"
     assert server.cli("clients", "list").returncode == 0
     assert {c["client_id"] for c in _clients(server)} == {"svc-ed"}
-
-
-def _token_basic(client: httpx.Client, name: str, secret: str) -> str:
-    answer = client.post(
-        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(name, secret)
-    )
-    assert answer.status_code == 200, answer.text
-    token: str = answer.json()["access_token"]
-    return token
 
 
 def _clients(server: Server) -> list[dict[str, Any]]:

@@ -45,33 +45,19 @@ def _token_response(
     """The login/refresh answer; in cookie mode (of ``client``, None: the first-party
     client) the refresh token goes only in the client's cookie. ``token_type`` is
     ``DPoP`` for tokens bound to the request's DPoP key."""
-    headers = {**NO_STORE, **dpop_headers(request)}
-    if not cookie:
-        body = TokenResponse(
-            access_token=pair.access_token,
-            token_type=pair.token_type,
-            expires_in=pair.expires_in,
-            refresh_token=pair.refresh_token,
-            refresh_expires_in=pair.refresh_expires_in,
-        )
-        return JSONResponse(body.model_dump(exclude_none=True), headers=headers)
-    csrf = cookies.new_csrf_token()
     body = TokenResponse(
         access_token=pair.access_token,
         token_type=pair.token_type,
         expires_in=pair.expires_in,
-        refresh_expires_in=pair.refresh_expires_in,
-        csrf_token=csrf,
-    )
-    response = JSONResponse(body.model_dump(exclude_none=True), headers=headers)
-    cookies.set_session_cookies(
-        response,
         refresh_token=pair.refresh_token,
-        max_age=pair.refresh_expires_in,
-        csrf_token=csrf,
-        client=client,
+        refresh_expires_in=pair.refresh_expires_in,
     )
-    return response
+    return cookies.token_answer(
+        body.model_dump(exclude_none=True),
+        cookie=cookie,
+        client=client,
+        headers={**NO_STORE, **dpop_headers(request)},
+    )
 
 
 @router.post("/auth/register", status_code=201, response_model=UserResponse)

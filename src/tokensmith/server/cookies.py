@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from fastapi import Request, Response
+from fastapi.responses import JSONResponse
 
 from ..issuer.errors import AuthError, OAuthError
 from .deps import issuer_of, settings_of
@@ -89,6 +91,28 @@ def set_session_cookies(
         httponly=False,
         samesite="strict",
     )
+
+
+def token_answer(
+    body: Mapping[str, Any], *, cookie: bool, client: str | None, headers: Mapping[str, str]
+) -> JSONResponse:
+    """A token answer (``body`` holds ``refresh_token`` and ``refresh_expires_in``); in
+    cookie mode the refresh token moves into ``client``'s cookie and the body gets the
+    ``csrf_token`` that the CSRF cookie holds."""
+    if not cookie:
+        return JSONResponse(dict(body), headers=dict(headers))
+    answer = dict(body)
+    refresh_token = answer.pop("refresh_token")
+    answer["csrf_token"] = csrf = new_csrf_token()
+    response = JSONResponse(answer, headers=dict(headers))
+    set_session_cookies(
+        response,
+        refresh_token=refresh_token,
+        max_age=int(answer["refresh_expires_in"]),
+        csrf_token=csrf,
+        client=client,
+    )
+    return response
 
 
 def clear_session_cookies(response: Response, client: str | None = None) -> None:

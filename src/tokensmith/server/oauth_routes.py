@@ -163,19 +163,9 @@ async def token(request: Request) -> JSONResponse:
     }
     if pair.scope:
         body["scope"] = pair.scope
-    if not cookie:
-        return JSONResponse(body, headers={**NO_STORE, **dpop_headers(request)})
-    del body["refresh_token"]
-    body["csrf_token"] = csrf = cookies.new_csrf_token()
-    response = JSONResponse(body, headers={**NO_STORE, **dpop_headers(request)})
-    cookies.set_session_cookies(
-        response,
-        refresh_token=pair.refresh_token,
-        max_age=pair.refresh_expires_in,
-        csrf_token=csrf,
-        client=client,
+    return cookies.token_answer(
+        body, cookie=cookie, client=client, headers={**NO_STORE, **dpop_headers(request)}
     )
-    return response
 
 
 @router.post(

@@ -302,8 +302,8 @@ class Issuer:
         invalid_credentials, account_disabled, rate_limited; OAuthError("invalid_client")
         for a ``client_id`` other than the first-party client (checked before anything).
         With a DPoP proof (``dpop``) the session and its tokens are bound to the proof's
-        key (RFC 9449 §5); DPoPProofError for a bad proof, or none when the first-party
-        client requires one (checked before the password)."""
+        key (RFC 9449 §5); DPoPProofError for a bad proof, or none when the client
+        requires one (its mode, or ``dpop.first_party``; checked before the password)."""
         client = client_id or self.config.first_party_client_id
         registered = None  # a login client (public, grant refresh_token) owns the session
         if client != self.config.first_party_client_id:
@@ -615,17 +615,12 @@ class Issuer:
         )
         return self._pair(user, session, child_raw, child_expires, now, jkt, profile)
 
-    def _dpop_mode(self, client_id: str) -> DPoPMode:
-        # sessions belong to the first-party client (the only one that logs users in)
-        if client_id == self.config.first_party_client_id:
-            return self.config.dpop.first_party
-        return "optional"
-
     async def _refresh_binding(
         self, session: SessionRecord, dpop: DPoPRequest | None, client_mode: DPoPMode | None
     ) -> str | None:
         """The key the refreshed tokens are bound to (None: unbound), after checking the
-        proof against the session's binding; binds an unbound session to a proof's key."""
+        proof against the session's binding; binds an unbound session to a proof's key.
+        ``client_mode``: the DPoP mode of the session's login client (None: first-party)."""
         if session.dpop_jkt is not None and (dpop is None or not dpop.proofs):
             raise DPoPProofError(
                 "invalid_dpop_proof",
@@ -634,7 +629,7 @@ class Issuer:
             )
         mode: DPoPMode = "required"
         if session.dpop_jkt is None:
-            mode = self._dpop_mode(session.client_id) if client_mode is None else client_mode
+            mode = self.config.dpop.first_party if client_mode is None else client_mode
         proof = await self.dpop.token_request(dpop, mode=mode)
         if proof is None:
             return None

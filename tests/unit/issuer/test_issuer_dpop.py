@@ -627,3 +627,33 @@ def test_dpop_config_is_part_of_the_issuer_config() -> None:
     config = make_config()
     assert config.dpop == DPoPConfig()
     assert dataclasses.replace(config, dpop=DPoPConfig(nonce=True)).dpop.nonce
+
+
+async def test_login_client_modes_govern_its_sessions(
+    issuer: Issuer, key: JWK, clock: FakeClock
+) -> None:
+    for mode in ("required", "off"):
+        await issuer.clients.create(
+            name=f"spa-{mode}", auth_method="none", grant_types=("refresh_token",), dpop=mode
+        )
+
+    async def login_as(client_id: str, dpop: DPoPRequest | None = None) -> TokenPair:
+        return await issuer.login(
+            username="alice", password="correct horse", client_id=client_id, dpop=dpop
+        )
+
+    with pytest.raises(DPoPProofError) as caught:
+        await login_as("spa-required")
+    assert caught.value.error == "invalid_dpop_proof"
+    bound = await login_as("spa-required", proof(key, clock, LOGIN))
+    assert bound.token_type == "DPoP"
+    with pytest.raises(DPoPProofError):
+        await issuer.refresh(refresh_token=bound.refresh_token, client_id="spa-required")
+    # an unbound session of a required client cannot exist; an off client ignores proofs
+    ignored = await login_as("spa-off", proof(key, clock, LOGIN))
+    assert ignored.token_type == "Bearer"
+    renewed = await issuer.refresh(
+        refresh_token=ignored.refresh_token, client_id="spa-off", dpop=proof(key, clock, REFRESH)
+    )
+    assert renewed.token_type == "Bearer"
+    assert cnf(renewed.access_token) is None

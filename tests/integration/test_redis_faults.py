@@ -10,6 +10,7 @@ Fail open: logins pass while Redis is down; /readyz still says it is."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -126,3 +127,62 @@ def test_redis_down_with_the_open_policy_lets_logins_through(
         assert client.post("/auth/login", json=wrong).status_code == 401  # counted nowhere
         _until(lambda: client.get("/readyz").status_code == 503, "/readyz to turn false")
     assert "does not answer" in server.output()  # the outage is logged
+
+
+def test_redis_store_calls_fail_fast_while_down_and_work_again_after(
+    own_redis: OwnRedis,
+) -> None:
+    """The stores themselves: StoreUnavailable (never a hang: each call is bounded), the
+    open policy's pass, the subscription's state, and after a restart — Redis empty, its
+    script cache too — the same objects work and the subscription catches up."""
+    from tokensmith.store import StoreUnavailable, memory_stores, with_redis
+
+    rule = {"limit": 1, "window": 60.0, "backoff": 1.0, "max_backoff": 60.0}
+
+    async def run() -> None:
+        closed = await with_redis(memory_stores(), own_redis.url, prefix="s:")
+        opened = await with_redis(memory_stores(), own_redis.url, prefix="s:", fail_open=True)
+        caught_up = asyncio.Event()
+
+        async def catch_up(data: str | None) -> None:
+            if data is None:
+                caught_up.set()
+
+        closed.notices.subscribe("revocation", catch_up)
+        try:
+            assert await closed.rate_limiter.failure("k", now=1.0, **rule) == 1.0
+            await _wait_for(lambda: closed.notices.live)
+            caught_up.clear()
+            own_redis.stop()
+            for call in (
+                closed.rate_limiter.blocked_for("k", now=1.0),
+                closed.rate_limiter.failure("k", now=1.0, **rule),
+                closed.assertion_replays.use("j", expires_at=9.0, now=1.0),
+                opened.assertion_replays.use("j", expires_at=9.0, now=1.0),  # always closed
+                closed.ping(),
+            ):
+                with pytest.raises(StoreUnavailable):
+                    await asyncio.wait_for(call, 10)
+            assert await opened.rate_limiter.blocked_for("k", now=1.0) == 0  # let through
+            assert await opened.rate_limiter.failure("k", now=1.0, **rule) == 0
+            await closed.notices.publish("revocation", "1")  # dropped, not raised
+            await _wait_for(lambda: not closed.notices.live)
+
+            own_redis.start()
+            assert await closed.rate_limiter.failure("k", now=1.0, **rule) == 1.0
+            assert await closed.assertion_replays.use("j", expires_at=9.0, now=1.0)
+            await closed.ping()
+            await _wait_for(lambda: closed.notices.live)
+            assert caught_up.is_set()  # handlers were told to catch up
+        finally:
+            await closed.close()
+            await opened.close()
+
+    asyncio.run(run())
+
+
+async def _wait_for(predicate: Callable[[], bool]) -> None:
+    start = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - start < DEADLINE
+        await asyncio.sleep(0.02)

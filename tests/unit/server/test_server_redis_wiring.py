@@ -4,15 +4,18 @@ check that could not be made, and /readyz reporting a backend that does not answ
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from tokensmith.issuer.client_auth import PresentedClient
 from tokensmith.issuer.config import Argon2Params
 from tokensmith.issuer.passwords import Argon2Hasher
 from tokensmith.issuer.service import Issuer
+from tokensmith.jose import JWK, jwt
 from tokensmith.server import create_app
 from tokensmith.server.compose import issuer_config
 from tokensmith.server.errors import install_error_handlers
@@ -167,3 +170,42 @@ async def test_readyz_is_503_while_redis_is_down_and_asks_it_once_a_second(
         backend.up = True
         app.state.readiness = None
         assert (await client.get("/readyz")).status_code == 200
+
+
+class _DownReplays:
+    async def use(self, key: str, *, expires_at: float, now: float) -> bool:
+        raise StoreUnavailable("Redis did not answer (replay check)")
+
+    async def purge(self, *, now: float) -> int:
+        raise StoreUnavailable("Redis did not answer (replay purge)")
+
+
+async def test_client_assertion_whose_replay_cannot_be_checked_is_unavailable() -> None:
+    """Never accepted unchecked (and never an invalid_client either): 503 at the server."""
+    settings = load_settings()
+    stores = dataclasses.replace(memory_stores(), assertion_replays=_DownReplays())
+    hasher = Argon2Hasher(Argon2Params(time_cost=1, memory_cost=1024, parallelism=1))
+    issuer = await Issuer.open(issuer_config(settings), stores, master_key=bytes(32), hasher=hasher)
+    try:
+        key = JWK.generate("ES256", kid="k")
+        await issuer.clients.create(
+            name="svc-k",
+            auth_method="private_key_jwt",
+            audiences=("b",),
+            jwks={"keys": [key.public().to_dict()]},
+        )
+        now = int(time.time())
+        claims = {
+            "iss": "svc-k",
+            "sub": "svc-k",
+            "aud": f"{settings.issuer_url}/oauth/token",
+            "exp": now + 60,
+            "jti": "once",
+        }
+        assertion = jwt.encode(claims, key, header={"kid": "k"})
+        with pytest.raises(StoreUnavailable):
+            await issuer.clients.authenticator.authenticate(
+                PresentedClient("private_key_jwt", assertion=assertion)
+            )
+    finally:
+        await issuer.close()

@@ -60,7 +60,8 @@ def test_fastapi_example_walk_through(make_server: Any, monkeypatch: pytest.Monk
         forbidden = api.delete("/orders", headers=_bearer(token))
         assert forbidden.status_code == 403
         assert 'error="insufficient_scope"' in forbidden.headers["www-authenticate"]
-        assert api.get("/me").headers["www-authenticate"] == "Bearer"
+        # no credentials: the Bearer challenge, and DPoP's (on by default, RFC 9449 §7.1)
+        assert api.get("/me").headers["www-authenticate"].startswith("Bearer, DPoP algs=")
         assert api.get("/health").status_code == 200
         assert auth.post("/auth/logout-all", headers=_bearer(token)).status_code == 200
         _until_refused(lambda: api.get("/me", headers=_bearer(token)).status_code)

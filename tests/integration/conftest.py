@@ -1,12 +1,17 @@
-"""Fixtures: ``make_server(**settings)`` and ``server`` (see server_process.py)."""
+"""Fixtures: ``make_server(**settings)`` and ``server`` (see server_process.py), and
+``shared_redis``: the machine's Redis URL with a key prefix of the test's own, whose keys
+are deleted afterwards."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from services import delete_prefix, redis_prefix, redis_url
 
 from .server_process import Server
 
@@ -33,3 +38,11 @@ def make_server(tmp_path: Path) -> Iterator[Any]:
 def server(make_server: Any) -> Server:
     started: Server = make_server()
     return started
+
+
+@pytest.fixture
+def shared_redis() -> Iterator[tuple[str, str]]:
+    """(url, prefix) on the machine's Redis; the prefix's keys are deleted afterwards."""
+    url, prefix = redis_url(), redis_prefix()
+    yield url, prefix
+    asyncio.run(delete_prefix(url, prefix))

@@ -5,7 +5,6 @@ is served by the other at once."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
@@ -15,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from services import delete_prefix, postgres_database, redis_prefix, redis_url
+from services import postgres_database
 from tokensmith.jose import jwt
 
-from .server_process import PASSWORD, Server
+from .server_process import PASSWORD, Server, start_pair
 
 pytestmark = pytest.mark.services
 
@@ -32,29 +31,18 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def shared_redis() -> Iterator[tuple[str, str]]:
-    url, prefix = redis_url(), redis_prefix()
-    yield url, prefix
-    asyncio.run(delete_prefix(url, prefix))
-
-
-@pytest.fixture
-def pair(make_server: Any, pg_url: str, shared_redis: tuple[str, str]) -> tuple[Server, Server]:
+def pair(pg_url: str, shared_redis: tuple[str, str], make_server: Any) -> tuple[Server, Server]:
+    """(the servers stop before the database and the keys are dropped)"""
     url, prefix = shared_redis
-    env = {
-        "database_url": pg_url,
-        "master_key": "M" * 43,
-        "redis_url": url,
-        "redis_prefix": prefix,
-        "rate_account_limit": "3",
-        "revocation_feed_secret": FEED_SECRET,
-    }
-    first: Server = make_server(**env)
-    second: Server = make_server(start=False, issuer=first.url, **env)
-    second.clock_file = first.clock_file  # one clock for both processes
-    second.env["TOKENSMITH_TEST_CLOCK_FILE"] = str(first.clock_file)
-    second.start()
-    return first, second
+    return start_pair(
+        make_server,
+        database_url=pg_url,
+        master_key="M" * 43,
+        redis_url=url,
+        redis_prefix=prefix,
+        rate_account_limit="3",
+        revocation_feed_secret=FEED_SECRET,
+    )
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -4,7 +4,6 @@ summed over the workers, and ``--workers`` refused on the embedded SQLite defaul
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -18,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services import delete_prefix, postgres_database, redis_prefix, redis_url
+from services import postgres_database
 
 from .server_process import PASSWORD, TOKENSMITH, Server
 
@@ -130,13 +129,6 @@ def test_workers_are_refused_on_the_embedded_sqlite_default(tmp_path: Path) -> N
 def pg_url() -> Iterator[str]:
     with postgres_database("tokensmith_workers") as url:
         yield url
-
-
-@pytest.fixture
-def shared_redis() -> Iterator[tuple[str, str]]:
-    url, prefix = redis_url(), redis_prefix()
-    yield url, prefix
-    asyncio.run(delete_prefix(url, prefix))
 
 
 def test_workers_on_postgresql_without_redis_are_refused(tmp_path: Path) -> None:

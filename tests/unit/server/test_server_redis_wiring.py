@@ -134,12 +134,17 @@ async def app(backend: _Backend) -> AsyncIterator[FastAPI]:
         rate_limiter=_DownLimiter(),
         ping=backend.ping,
     )
-    hasher = Argon2Hasher(Argon2Params(time_cost=1, memory_cost=1024, parallelism=1))
-    issuer = await Issuer.open(issuer_config(settings), stores, master_key=bytes(32), hasher=hasher)
+    issuer = await _open_issuer(stores)
     application = create_app(settings, issuer=issuer)
     async with application.router.lifespan_context(application):
         yield application
     await issuer.close()
+
+
+async def _open_issuer(stores: Stores) -> Issuer:
+    hasher = Argon2Hasher(Argon2Params(time_cost=1, memory_cost=1024, parallelism=1))
+    config = issuer_config(load_settings())
+    return await Issuer.open(config, stores, master_key=bytes(32), hasher=hasher)
 
 
 def _client(app: FastAPI) -> httpx.AsyncClient:
@@ -184,8 +189,7 @@ async def test_client_assertion_whose_replay_cannot_be_checked_is_unavailable() 
     """Never accepted unchecked (and never an invalid_client either): 503 at the server."""
     settings = load_settings()
     stores = dataclasses.replace(memory_stores(), assertion_replays=_DownReplays())
-    hasher = Argon2Hasher(Argon2Params(time_cost=1, memory_cost=1024, parallelism=1))
-    issuer = await Issuer.open(issuer_config(settings), stores, master_key=bytes(32), hasher=hasher)
+    issuer = await _open_issuer(stores)
     try:
         key = JWK.generate("ES256", kid="k")
         await issuer.clients.create(

@@ -17,11 +17,13 @@ where, unless ``TOKENSMITH_REQUIRE_SERVICES=1``, in which case it fails.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import secrets
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -59,6 +61,17 @@ def postgres_url(database: str = "postgres") -> str:
     return f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
 
 
+def _run(coro: Any) -> Any:
+    """``asyncio.run`` that also works where an event loop is already running in this
+    thread (a test that holds one, e.g. Playwright's sync API): then on a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 async def _admin(statement: str) -> None:
     import asyncpg
 
@@ -79,14 +92,14 @@ def postgres_database(prefix: str = "tokensmith_test") -> Iterator[str]:
         unavailable(f"PostgreSQL not reachable on {PG_HOST}:{PG_PORT}: {problem}")
     name = f"{prefix}_{worker_id()}_{secrets.token_hex(4)}".lower()
     try:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        _run(_admin(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # a server that answers but refuses us
         unavailable(f"PostgreSQL on {PG_HOST}:{PG_PORT} refused CREATE DATABASE: {exc}")
     try:
         yield postgres_url(name)
     finally:
         with contextlib.suppress(Exception):
-            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            _run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def redis_url(db: int = 0) -> str:

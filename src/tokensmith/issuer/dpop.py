@@ -10,7 +10,7 @@ window, ``ath``, ``cnf.jkt``, the nonce). What needs state or a secret lives her
   every process of a deployment (SQL, or Redis at scale), so a proof replayed against
   another instance is refused too.
 - **Server nonces** (§8, §9), when enabled: the stateless nonces of
-  :class:`tokensmith.resource.dpop.DPoPNonces` (an HMAC of the time window's number)
+  :class:`tokensmith.jose.dpop.DPoPNonces` (an HMAC of the time window's number)
   under a key derived from the master key, so every instance issues and accepts the
   same nonces with no shared state. The current window's nonce is handed out; the
   previous window's is accepted too.
@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from tokensmith.jose import dpop as jose_dpop
+from tokensmith.jose.dpop import DPoPNonces
 from tokensmith.jose.errors import DPoPError, DPoPNonceError, DPoPReplayedError
-from tokensmith.resource.dpop import DPoPNonces
 from tokensmith.store import AssertionReplayStore, DPoPMode
 
 from .config import DPoPConfig

@@ -54,6 +54,11 @@ function item(key, now) {
   return li;
 }
 
+/** A schedule period in words: whole days from two days up, else formatWait's words. */
+function period(seconds) {
+  return seconds >= 2 * 86400 ? `${Math.round(seconds / 86400)} days` : formatWait(seconds);
+}
+
 function setFact(name, epochSeconds, now) {
   bound(name).replaceChildren(timeElement(epochSeconds, now));
 }
@@ -70,8 +75,8 @@ async function load() {
   list.replaceChildren(...answer.keys.map((key) => item(key, now)));
   setFact("due", answer.next_rotation_at, now);
   setFact("ready", answer.next_ready_at, now);
-  bound("rotation-period").textContent = formatWait(answer.key_rotation);
-  bound("max-age").textContent = formatWait(answer.jwks_max_age);
+  bound("rotation-period").textContent = period(answer.key_rotation);
+  bound("max-age").textContent = period(answer.jwks_max_age);
 }
 
 async function doRotate(forced) {

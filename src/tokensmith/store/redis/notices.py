@@ -22,7 +22,7 @@ from typing import Any
 from redis.asyncio.client import PubSub
 
 from ..protocols import NoticeHandler
-from .link import FAILURES, RedisLink
+from .link import RedisLink
 
 __all__ = ["RedisNotices"]
 
@@ -95,7 +95,7 @@ class RedisNotices:
                 self._live = True
                 self.subscribed.set()
                 await self._receive(pubsub)
-            except FAILURES as exc:
+            except Exception as exc:  # whatever broke it: subscribe again
                 self._link.failed("subscription", exc)
             finally:
                 self._live = False

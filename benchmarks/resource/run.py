@@ -262,7 +262,7 @@ def http_throughput(quick: bool) -> dict[str, Any]:
     return out
 
 
-def _wait_listening(port: int, timeout: float = 30.0) -> None:
+def _wait_listening(port: int, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as sock:

@@ -508,6 +508,24 @@ def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
+def summarize(found: list[Run]) -> dict[str, Any]:
+    """The best of ``found`` (by requests/s), the spread over them, the fewest server CPU
+    ms per request, and every error."""
+    best = _best(found)
+    rates = [run.requests_per_s for run in found]
+    cpus = [c for c in (run.cpu_ms_per_request for run in found) if c is not None]
+    return {
+        "requests_per_s": round(best.requests_per_s, 1),
+        "spread": [round(min(rates), 1), round(max(rates), 1)],
+        "p50_ms": _ms(best.percentile_ms(0.5)),
+        "p99_ms": _ms(best.percentile_ms(0.99)),
+        "requests": len(best.latencies),
+        "server_cpu_ms_per_request": _ms(min(cpus)) if cpus else None,
+        "errors": sum(run.errors for run in found),
+        "first_error": next((r.first_error for r in found if r.first_error), None),
+    }
+
+
 def report(
     plan: Plan,
     servers: list[Server],
@@ -522,23 +540,7 @@ def report(
             found = runs.get((op, server.name))
             if found is None:
                 continue
-            best = _best(found)
-            rates = [run.requests_per_s for run in found]
-            cpus = [c for c in (run.cpu_ms_per_request for run in found) if c is not None]
-            rows.append(
-                {
-                    "op": op,
-                    "server": server.name,
-                    "requests_per_s": round(best.requests_per_s, 1),
-                    "spread": [round(min(rates), 1), round(max(rates), 1)],
-                    "p50_ms": _ms(best.percentile_ms(0.5)),
-                    "p99_ms": _ms(best.percentile_ms(0.99)),
-                    "requests": len(best.latencies),
-                    "server_cpu_ms_per_request": _ms(min(cpus)) if cpus else None,
-                    "errors": sum(run.errors for run in found),
-                    "first_error": next((r.first_error for r in found if r.first_error), None),
-                }
-            )
+            rows.append({"op": op, "server": server.name, **summarize(found)})
     rate = {(row["op"], row["server"]): row["requests_per_s"] for row in rows}
     all_ceilings = [c for per in ceilings.values() for c in per]
     ceiling = max(c.hashes_per_s for c in all_ceilings)

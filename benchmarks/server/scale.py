@@ -33,10 +33,10 @@ from .run import (
     PASSWORD,
     Plan,
     _cell,
-    _ms,
     cpu_seconds,
     free_port,
     stop,
+    summarize,
     tokensmith_env,
     wait_ready,
 )
@@ -245,24 +245,8 @@ def measure_scale(plan: Plan, tmp: Path, *, quick: bool = False) -> dict[str, An
     rows = []
     for op in OPS:
         for name, count in CONFIGS:
-            found = runs[(op, name)]
-            best = max(found, key=lambda run: run.requests_per_s)
-            rates = [run.requests_per_s for run in found]
-            cpus = [x for x in (run.cpu_ms_per_request for run in found) if x is not None]
             rows.append(
-                {
-                    "op": op,
-                    "config": name,
-                    "instances": count,
-                    "requests_per_s": round(best.requests_per_s, 1),
-                    "spread": [round(min(rates), 1), round(max(rates), 1)],
-                    "p50_ms": _ms(best.percentile_ms(0.5)),
-                    "p99_ms": _ms(best.percentile_ms(0.99)),
-                    "requests": len(best.latencies),
-                    "server_cpu_ms_per_request": _ms(min(cpus)) if cpus else None,
-                    "errors": sum(run.errors for run in found),
-                    "first_error": next((x.first_error for x in found if x.first_error), None),
-                }
+                {"op": op, "config": name, "instances": count, **summarize(runs[(op, name)])}
             )
     return {"configs": dict(CONFIGS), "concurrency": c, "rows": rows}
 

@@ -34,6 +34,17 @@ FAST_ARGON2 = {
 }
 
 
+def until(predicate: Any, what: str, timeout: float = 20.0) -> None:
+    """Poll ``predicate`` until it is true (waiting for a process to react, never for
+    time to pass); AssertionError naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -37,24 +37,14 @@ from sqlalchemy.engine import make_url
 from tokensmith.jose import jwt
 
 from .own_services import OwnPostgres, OwnRedis
-from .server_process import PASSWORD, Server, free_port
+from .server_process import PASSWORD, Server, free_port, until
 
 pytestmark = pytest.mark.services
 
 ROOT = Path(__file__).resolve().parents[2]
 FEED_SECRET = "multi-instance-feed-secret-" + "f" * 16
 MASTER_KEY = "K" * 43
-DEADLINE = 20.0
 GRACE = 60
-
-
-def _until(predicate: Any, what: str, timeout: float = DEADLINE) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass
@@ -135,7 +125,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         api_port = free_port()
         api = _api_process(servers[0].url, api_port, tmp / "api.log")
         api_url = f"http://127.0.0.1:{api_port}"
-        _until(lambda: _answers(f"{api_url}/health"), "the API process", timeout=60)
+        until(lambda: _answers(f"{api_url}/health"), "the API process", timeout=60)
         yield Cluster(servers, api_url, pg, redis, db_url)
     finally:
         if api is not None:
@@ -271,7 +261,7 @@ def test_logout_all_at_c_is_refused_by_the_api_within_a_second(
         with c.client() as on_c:
             assert on_c.post("/auth/logout-all", headers=bearer).status_code == 200
         start = time.monotonic()
-        _until(lambda: api.get("/me", headers=bearer).status_code == 401, "the API to refuse")
+        until(lambda: api.get("/me", headers=bearer).status_code == 401, "the API to refuse")
         delay = time.monotonic() - start
     with capsys.disabled():
         print(f"\n[multi-instance] logout-all at C -> refused by the API after {delay:.3f} s")
@@ -313,7 +303,7 @@ def test_key_rotation_at_one_instance_is_served_by_every_instance(cluster: Clust
         return jwt.peek(_login(server, "rotator")["access_token"]).header["kid"] == current
 
     for server in cluster.servers:
-        _until(lambda s=server: signs_with_new_key(s), f"{server.url} to sign with {current}")
+        until(lambda s=server: signs_with_new_key(s), f"{server.url} to sign with {current}")
     jwks = [httpx.get(f"{s.url}/.well-known/jwks.json").json() for s in cluster.servers]
     assert jwks[0] == jwks[1] == jwks[2]
     assert current in {key["kid"] for key in jwks[0]["keys"]}
@@ -385,7 +375,7 @@ class Load:
 
     def wait_for_more(self, count: int) -> None:
         target = self.served() + count
-        _until(lambda: self.served() >= target or bool(self.broken), f"{count} more refreshes")
+        until(lambda: self.served() >= target or bool(self.broken), f"{count} more refreshes")
 
 
 def _chains(cluster: Cluster, prefix: str, count: int) -> list[str]:
@@ -421,7 +411,7 @@ def test_redis_stopped_under_load_fails_closed_with_503_and_recovers_by_itself(
                 with s.client() as client:
                     return client.post("/auth/login", json=creds).status_code == 200
 
-            _until(back, f"{server.url} to log in again")
+            until(back, f"{server.url} to log in again")
             with server.client() as client:
                 assert client.get("/readyz").status_code == 200
         load.wait_for_more(20)
@@ -439,7 +429,7 @@ def test_postgres_restarted_mid_load_answers_503_then_recovers_without_restart(
     with load:
         load.wait_for_more(30)
         cluster.pg.stop()
-        _until(lambda: load.statuses[503] >= 5, "503s during the outage")
+        until(lambda: load.statuses[503] >= 5, "503s during the outage")
         with cluster.a.client() as client:
             assert client.get("/readyz").status_code == 503
         cluster.pg.start()

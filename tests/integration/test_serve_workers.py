@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,19 +18,9 @@ import pytest
 
 from services import postgres_database
 
-from .server_process import PASSWORD, TOKENSMITH, Server
+from .server_process import PASSWORD, TOKENSMITH, Server, until
 
 DEADLINE = 30.0
-
-
-def _until(predicate: Any, what: str, timeout: float = DEADLINE) -> None:
-    """Poll ``predicate`` (no sleeping for time to pass: for a process to react)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _refused(port: int) -> bool:
@@ -96,7 +85,7 @@ def test_sigterm_lets_an_in_flight_request_finish_and_refuses_new_connections(
     slow.in_flight()
     assert server.process is not None
     server.process.send_signal(signal.SIGTERM)
-    _until(lambda: _refused(server.port), "the listener to close")
+    until(lambda: _refused(server.port), "the listener to close")
     assert server.process.poll() is None  # still finishing the request
     status, body = slow.finish()
     assert status == 200
@@ -106,20 +95,34 @@ def test_sigterm_lets_an_in_flight_request_finish_and_refuses_new_connections(
     assert "Application shutdown complete" in server.output()
 
 
-def test_workers_are_refused_on_the_embedded_sqlite_default(tmp_path: Path) -> None:
+def _serve_refused(tmp_path: Path, workers: str, **settings: str) -> str:
+    """``serve --workers N`` exits 2 before any first-start work; its stderr."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOKENSMITH_")}
+    env.update({f"TOKENSMITH_{k.upper()}": v for k, v in settings.items()})
     proc = subprocess.run(
-        [*TOKENSMITH, "serve", "--workers", "2", "--data-dir", str(tmp_path / "data")],
+        [*TOKENSMITH, "serve", "--workers", workers, "--data-dir", str(tmp_path / "data")],
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    assert proc.returncode == 2
-    assert "needs PostgreSQL" in proc.stderr
-    assert "migrate-data" in proc.stderr
-    assert not (tmp_path / "data").exists()  # refused before any first-start work
+    assert proc.returncode == 2, proc.stderr
+    assert not (tmp_path / "data").exists()
+    return proc.stderr
+
+
+def test_workers_are_refused_on_the_embedded_sqlite_default(tmp_path: Path) -> None:
+    stderr = _serve_refused(tmp_path, "2")
+    assert "needs PostgreSQL" in stderr
+    assert "migrate-data" in stderr
+
+
+def test_workers_on_postgresql_without_redis_are_refused(tmp_path: Path) -> None:
+    stderr = _serve_refused(
+        tmp_path, "3", database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none"
+    )
+    assert "TOKENSMITH_REDIS_URL" in stderr
 
 
 # --- several workers on PostgreSQL ---------------------------------------------------
@@ -129,21 +132,6 @@ def test_workers_are_refused_on_the_embedded_sqlite_default(tmp_path: Path) -> N
 def pg_url() -> Iterator[str]:
     with postgres_database("tokensmith_workers") as url:
         yield url
-
-
-def test_workers_on_postgresql_without_redis_are_refused(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOKENSMITH_")}
-    env["TOKENSMITH_DATABASE_URL"] = "postgresql+asyncpg://nobody@127.0.0.1:1/none"
-    proc = subprocess.run(
-        [*TOKENSMITH, "serve", "--workers", "3", "--data-dir", str(tmp_path / "data")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 2
-    assert "TOKENSMITH_REDIS_URL" in proc.stderr
 
 
 def _workers(supervisor: int) -> set[int]:
@@ -182,8 +170,8 @@ def test_two_workers_share_the_socket_sum_their_metrics_survive_a_kill_and_stop_
     )
     assert server.process is not None
     supervisor = server.process.pid
-    _until(lambda: len(_workers(supervisor)) == 2, "two workers")
-    _until(lambda: "(2 workers)" in server.output(), "the announcement")
+    until(lambda: len(_workers(supervisor)) == 2, "two workers")
+    until(lambda: "(2 workers)" in server.output(), "the announcement")
     assert server.output().count("one-time setup token") == 1  # said once, by the supervisor
 
     _register(server, "worker-user")
@@ -197,7 +185,7 @@ def test_two_workers_share_the_socket_sum_their_metrics_survive_a_kill_and_stop_
 
     victim = min(_workers(supervisor))
     os.kill(victim, signal.SIGKILL)
-    _until(
+    until(
         lambda: victim not in _workers(supervisor) and len(_workers(supervisor)) == 2,
         "a replacement worker",
     )

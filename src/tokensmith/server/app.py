@@ -31,7 +31,7 @@ from .compose import open_issuer
 from .errors import install_error_handlers
 from .limits import SizeLimits
 from .logs import AccessLog
-from .metrics import RequestMetrics, ServerMetrics
+from .metrics import ServerMetrics
 from .metrics import router as metrics_router
 
 log = logging.getLogger("tokensmith.server")
@@ -117,7 +117,6 @@ def create_app(settings: Settings, *, issuer: Issuer | None = None) -> FastAPI:
     app.add_middleware(
         SizeLimits, max_body=settings.max_body_bytes, max_headers=settings.max_header_bytes
     )
-    app.add_middleware(AccessLog)
     app.state.metrics = ServerMetrics()
-    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    app.add_middleware(AccessLog, observe=app.state.metrics.observe)
     return app

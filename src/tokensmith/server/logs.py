@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .limits import ASGIApp, Message, Receive, Scope, Send
@@ -85,8 +86,14 @@ def configure_logging(level: str, log_format: str = "json") -> None:
 
 
 class AccessLog:
-    def __init__(self, app: ASGIApp) -> None:
+    """Logs every HTTP request; ``observe(scope, status, seconds)``, when given, is told
+    of each too (the metrics' request counters, server/metrics.py)."""
+
+    def __init__(
+        self, app: ASGIApp, observe: Callable[[Scope, int, float], None] | None = None
+    ) -> None:
         self.app = app
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,6 +111,9 @@ class AccessLog:
         try:
             await self.app(scope, receive, capture)
         finally:
+            seconds = time.perf_counter() - start
+            if self.observe is not None:
+                self.observe(scope, status or 500, seconds)
             client = scope.get("client")
             access_log.info(
                 "%s %s %s",
@@ -116,7 +126,7 @@ class AccessLog:
                         "method": scope["method"],
                         "path": scope["path"][:256],
                         "status": status or 500,
-                        "ms": round((time.perf_counter() - start) * 1000, 2),
+                        "ms": round(seconds * 1000, 2),
                         "client": client[0] if client else None,
                     }
                 },

@@ -27,7 +27,6 @@ import ipaddress
 import json
 import logging
 import os
-import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -35,9 +34,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client import generate_latest as render_registry
 
 from .deps import secret_matches, settings_of
-from .limits import ASGIApp, Message, Receive, Scope, Send
+from .limits import Scope
 
-__all__ = ["MULTIPROC_ENV", "RequestMetrics", "ServerMetrics", "router"]
+__all__ = ["MULTIPROC_ENV", "ServerMetrics", "router"]
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -80,6 +79,14 @@ class ServerMetrics:
             "tokensmith_audit_events", "audit events by kind", ["event"], registry=r
         )
         self._handler = _AuditCounter(self)
+
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        """One HTTP request (the access log calls this): by route template, never by
+        path."""
+        route = getattr(scope.get("route"), "path", None) or "unmatched"
+        method = scope["method"] if scope["method"] in _METHODS else "other"
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route, method).observe(seconds)
 
     def count(self, event: str) -> None:
         self.audit_events.labels(event).inc()
@@ -127,35 +134,6 @@ class _AuditCounter(logging.Handler):
             return
         if isinstance(event, str) and len(event) <= 64:
             self.metrics.count(event)
-
-
-class RequestMetrics:
-    """Pure ASGI middleware counting requests by route template, method and status."""
-
-    def __init__(self, app: ASGIApp, *, metrics: ServerMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 0
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            method = scope["method"] if scope["method"] in _METHODS else "other"
-            self.metrics.requests.labels(route, method, str(status or 500)).inc()
-            self.metrics.latency.labels(route, method).observe(time.perf_counter() - start)
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

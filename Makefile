@@ -36,7 +36,7 @@ lint: install
 	$(BIN)/lint-imports
 
 pytest: install
-	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test: lint pytest
 

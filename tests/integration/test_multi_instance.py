@@ -38,7 +38,9 @@ from tokensmith.jose import jwt
 from .own_services import OwnPostgres, OwnRedis
 from .server_process import PASSWORD, Server, free_port, until
 
-pytestmark = pytest.mark.services
+#: one cluster per run: with ``pytest -n 2 --dist loadgroup`` (make test) every case of
+#: this module runs on the same worker instead of each worker starting its own cluster
+pytestmark = [pytest.mark.services, pytest.mark.xdist_group("multi_instance")]
 
 ROOT = Path(__file__).resolve().parents[2]
 FEED_SECRET = "multi-instance-feed-secret-" + "f" * 16

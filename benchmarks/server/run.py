@@ -104,9 +104,20 @@ def cpu_seconds(pid: int) -> float | None:
 
 def on_server(server: Server, run: Any) -> Run:
     """Run the coroutine ``run`` and note the server's CPU time it took."""
-    before = cpu_seconds(server.pid)
+    return on_processes([server.pid], run)
+
+
+def on_processes(pids: list[int], run: Any) -> Run:
+    """Run the coroutine ``run`` and note the CPU time the processes ``pids`` (and their
+    descendants) took meanwhile, summed."""
+
+    def total() -> float | None:
+        values = [cpu_seconds(pid) for pid in pids]
+        return None if None in values else sum(v for v in values if v is not None)
+
+    before = total()
     result: Run = asyncio.run(run)
-    after = cpu_seconds(server.pid)
+    after = total()
     if before is not None and after is not None:
         result.server_cpu_s = after - before
     return result

@@ -33,8 +33,8 @@ from .run import (
     PASSWORD,
     Plan,
     _cell,
-    cpu_seconds,
     free_port,
+    on_processes,
     stop,
     summarize,
     tokensmith_env,
@@ -187,20 +187,6 @@ async def protected_run(cfg: Instances, clients: int, seconds: float) -> Run:
     return await drive(cfg.ports, [step(i) for i in range(clients)], seconds)
 
 
-def _cpu(pids: list[int]) -> float | None:
-    values = [cpu_seconds(pid) for pid in pids]
-    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
-
-
-def _measured(cfg: Instances, coroutine: Any) -> Run:
-    before = _cpu(cfg.pids)
-    result: Run = asyncio.run(coroutine)
-    after = _cpu(cfg.pids)
-    if before is not None and after is not None:
-        result.server_cpu_s = after - before
-    return result
-
-
 OPS = {"login": login_run, "refresh": refresh_run, "userinfo": protected_run}
 
 
@@ -240,7 +226,7 @@ def measure_scale(plan: Plan, tmp: Path, *, quick: bool = False) -> dict[str, An
             for cfg in configs if r % 2 == 0 else configs[::-1]:
                 for op, run in OPS.items():
                     runs.setdefault((op, cfg.name), []).append(
-                        _measured(cfg, run(cfg, c, plan.seconds))
+                        on_processes(cfg.pids, run(cfg, c, plan.seconds))
                     )
     rows = []
     for op in OPS:

@@ -21,20 +21,11 @@ import httpx
 import pytest
 
 from .own_services import OwnRedis
-from .server_process import PASSWORD, Server
+from .server_process import PASSWORD, Server, until
 
 pytestmark = pytest.mark.services
 
 DEADLINE = 20.0
-
-
-def _until(predicate: Callable[[], bool], what: str) -> None:
-    start = time.monotonic()
-    while time.monotonic() - start < DEADLINE:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"waited {DEADLINE} s for {what}")
 
 
 @pytest.fixture
@@ -82,7 +73,7 @@ def test_redis_down_fails_closed_then_recovers_without_a_restart(
         register = client.post("/auth/register", json={"username": "new1", "password": PASSWORD})
         assert register.status_code == 503
         assert "retry-after" in register.headers
-        _until(lambda: client.get("/readyz").status_code == 503, "/readyz to turn false")
+        until(lambda: client.get("/readyz").status_code == 503, "/readyz to turn false")
         assert client.get("/readyz").json() == {"status": "redis unavailable"}
 
         # no Redis needed: refresh and the revocation check (the database is the truth)
@@ -95,8 +86,8 @@ def test_redis_down_fails_closed_then_recovers_without_a_restart(
         assert client.get("/userinfo", headers=_bearer(pair["access_token"])).status_code == 401
 
         own_redis.start()  # the same port; nothing of the old contents (no persistence)
-        _until(lambda: client.get("/readyz").status_code == 200, "/readyz to turn true")
-        _until(
+        until(lambda: client.get("/readyz").status_code == 200, "/readyz to turn true")
+        until(
             lambda: client.post("/auth/login", json=creds).status_code == 200,
             "logins to work again",
         )
@@ -108,7 +99,7 @@ def test_redis_down_fails_closed_then_recovers_without_a_restart(
     assert rotated.returncode == 0, rotated.stderr
     listed = [json.loads(line) for line in server.cli("keys", "list", "--json").stdout.splitlines()]
     current = next(k["kid"] for k in listed if k["state"] == "current")
-    _until(lambda: _kids(server) != before, "the server to reload the rotated keys")
+    until(lambda: _kids(server) != before, "the server to reload the rotated keys")
     assert current in _kids(server)
     assert server.process is not None
     assert server.process.pid == pid  # never restarted
@@ -125,7 +116,7 @@ def test_redis_down_with_the_open_policy_lets_logins_through(
         assert client.post("/auth/login", json=creds).status_code == 200
         wrong = {"username": "open", "password": "not the password"}
         assert client.post("/auth/login", json=wrong).status_code == 401  # counted nowhere
-        _until(lambda: client.get("/readyz").status_code == 503, "/readyz to turn false")
+        until(lambda: client.get("/readyz").status_code == 503, "/readyz to turn false")
     assert "does not answer" in server.output()  # the outage is logged
 
 

@@ -17,7 +17,7 @@ import pytest
 from services import postgres_database
 from tokensmith.jose import jwt
 
-from .server_process import PASSWORD, Server, start_pair
+from .server_process import PASSWORD, Server, start_pair, until
 
 pytestmark = pytest.mark.services
 
@@ -72,14 +72,11 @@ def test_redis_rate_limit_is_counted_across_both_processes(pair: tuple[Server, S
 DEADLINE = 15.0
 
 
-def _until(predicate: Callable[[], bool], what: str) -> float:
-    """Seconds until ``predicate()`` holds (polled; fails after DEADLINE)."""
+def _seconds_until(predicate: Callable[[], bool], what: str) -> float:
+    """How long ``until`` waited for ``predicate`` (to the polling's 50 ms)."""
     start = time.monotonic()
-    while time.monotonic() - start < DEADLINE:
-        if predicate():
-            return time.monotonic() - start
-        time.sleep(0.005)
-    raise AssertionError(f"waited {DEADLINE} s for {what}")
+    until(predicate, what, timeout=DEADLINE)
+    return time.monotonic() - start
 
 
 class FeedReader(threading.Thread):
@@ -125,11 +122,11 @@ def test_redis_revocation_at_a_is_denied_at_b_and_streams_on_bs_feed(
         out = on_a.post("/auth/logout", json={"refresh_token": login["refresh_token"]})
         assert out.status_code == 204
         logout_took = time.monotonic() - start
-        denied_after = _until(
+        denied_after = _seconds_until(
             lambda: on_b.get("/userinfo", headers=_bearer(token)).status_code == 401,
             "B to deny the access token",
         )
-        _until(lambda: sid in feed.arrived, "the revocation on B's feed")
+        until(lambda: sid in feed.arrived, "the revocation on B's feed")
     streamed_after = feed.arrived[sid] - start
     with capsys.disabled():
         print(
@@ -156,7 +153,7 @@ def test_redis_key_rotation_at_a_is_served_by_b(pair: tuple[Server, Server], cap
 
     with b.client() as on_b:
         b.register_and_login(on_b, "rotor")
-    _until(
+    until(
         lambda: httpx.get(f"{b.url}/.well-known/jwks.json").json() != before,
         "B to serve the new key set",
     )

@@ -28,11 +28,12 @@ time); an inactive answer is never cached away: the next request asks again.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote_plus
@@ -97,6 +98,14 @@ class IntrospectionOptions:
             raise ValueError("cache_max_entries and max_bytes must be positive")
 
 
+@contextlib.contextmanager
+def _failing_closed() -> Iterator[None]:
+    try:
+        yield
+    except FetchError as exc:
+        raise IntrospectionUnavailableError(f"introspection failed: {exc}") from None
+
+
 def _basic(client_id: str, secret: str) -> str:
     # RFC 6749 §2.3.1: form-urlencode each part before joining them
     pair = f"{quote_plus(client_id, safe='')}:{quote_plus(secret, safe='')}"
@@ -138,16 +147,8 @@ class Introspector:
         if self._client is None:
             self._client = httpx.Client()
         self.requests += 1
-        try:
-            fetched = fetch(
-                self._client,
-                self.options.url,
-                self._limits,
-                form=self._form(token),
-                headers=self._headers,
-            )
-        except FetchError as exc:
-            raise IntrospectionUnavailableError(f"introspection failed: {exc}") from None
+        with _failing_closed():
+            fetched = fetch(self._client, self.options.url, self._limits, **self._request(token))
         self._judge(token, claims, fetched.body)
 
     async def check_async(self, token: str, claims: Mapping[str, Any]) -> None:
@@ -157,16 +158,10 @@ class Introspector:
         if self._async_client is None:
             self._async_client = httpx.AsyncClient()
         self.requests += 1
-        try:
+        with _failing_closed():
             fetched = await fetch_async(
-                self._async_client,
-                self.options.url,
-                self._limits,
-                form=self._form(token),
-                headers=self._headers,
+                self._async_client, self.options.url, self._limits, **self._request(token)
             )
-        except FetchError as exc:
-            raise IntrospectionUnavailableError(f"introspection failed: {exc}") from None
         self._judge(token, claims, fetched.body)
 
     def close(self) -> None:
@@ -179,9 +174,11 @@ class Introspector:
 
     # ---- steps -------------------------------------------------------------------------
 
-    @staticmethod
-    def _form(token: str) -> dict[str, str]:
-        return {"token": token, "token_type_hint": "access_token"}
+    def _request(self, token: str) -> dict[str, Any]:
+        return {
+            "form": {"token": token, "token_type_hint": "access_token"},
+            "headers": self._headers,
+        }
 
     def _cached(self, token: str) -> bool:
         if self.options.cache_ttl <= 0:

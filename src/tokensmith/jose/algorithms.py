@@ -10,13 +10,14 @@ name; nothing else branches on an algorithm name. Each entry says which key type
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as crypto_hmac
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
@@ -40,7 +41,9 @@ class SigningAlgorithm:
 
     ``kty`` and ``curves`` name the only keys it accepts. ``min_key_bytes`` is the
     minimum symmetric key length (RFC 7518 §3.2). ``sign`` takes the prepared
-    private key object (or HMAC secret); ``verify`` the public one.
+    private key object; ``verify`` the public one. ``prepare``, when set, turns a key
+    object into its prepared form once (HMAC: a keyed context, so each use skips the
+    key schedule); ``sign`` and ``verify`` also take the unprepared form.
     """
 
     name: str
@@ -50,17 +53,36 @@ class SigningAlgorithm:
     verify: _Verifier
     hash_name: str | None = None
     min_key_bytes: int = 0
+    prepare: Callable[[Any], Any] | None = None
 
 
-def _hmac(name: str, hash_name: str, size: int) -> SigningAlgorithm:
-    def sign(key: bytes, data: bytes) -> bytes:
-        return hmac.digest(key, data, hash_name)
+def _hmac(name: str, hash_cls: type[hashes.HashAlgorithm], size: int) -> SigningAlgorithm:
+    """HMAC over a keyed context prepared once per key: each use copies it, which skips
+    hashing the padded key twice (the ipad/opad blocks) and the digest lookup."""
+    hash_obj = hash_cls()
 
-    def verify(key: bytes, data: bytes, signature: bytes) -> bool:
-        return hmac.compare_digest(hmac.digest(key, data, hash_name), signature)
+    def prepare(secret: bytes) -> crypto_hmac.HMAC:
+        return crypto_hmac.HMAC(secret, hash_obj)
+
+    def sign(key: bytes | crypto_hmac.HMAC, data: bytes) -> bytes:
+        ctx = prepare(key) if type(key) is bytes else key.copy()  # type: ignore[union-attr]
+        ctx.update(data)
+        return ctx.finalize()
+
+    def verify(key: bytes | crypto_hmac.HMAC, data: bytes, signature: bytes) -> bool:
+        ctx = prepare(key) if type(key) is bytes else key.copy()  # type: ignore[union-attr]
+        ctx.update(data)
+        return hmac.compare_digest(ctx.finalize(), signature)  # constant time (S16)
 
     return SigningAlgorithm(
-        name, "oct", frozenset(), sign, verify, hash_name=hash_name, min_key_bytes=size
+        name,
+        "oct",
+        frozenset(),
+        sign,
+        verify,
+        hash_name=hash_obj.name,
+        min_key_bytes=size,
+        prepare=prepare,
     )
 
 
@@ -131,9 +153,9 @@ SIGNING_ALGORITHMS: Mapping[str, SigningAlgorithm] = MappingProxyType(
     {
         alg.name: alg
         for alg in (
-            _hmac("HS256", "sha256", 32),
-            _hmac("HS384", "sha384", 48),
-            _hmac("HS512", "sha512", 64),
+            _hmac("HS256", hashes.SHA256, 32),
+            _hmac("HS384", hashes.SHA384, 48),
+            _hmac("HS512", hashes.SHA512, 64),
             _rsa("RS256", hashes.SHA256, pss=False),
             _rsa("RS384", hashes.SHA384, pss=False),
             _rsa("RS512", hashes.SHA512, pss=False),

@@ -204,7 +204,8 @@ def parse_json(data: bytes | str, *, max_size: int, max_depth: int, what: str = 
     # Cheap guards first: only walk when the text could possibly violate them.
     if text.count("{") + text.count("[") > max_depth and _max_depth_exceeded(value, max_depth):
         raise LimitExceededError(f"{what} is nested deeper than {max_depth}")
-    if "\\u" in text and _has_lone_surrogate(value):
+    # (one-character searches are memchr-fast; the two-character one only if needed)
+    if "\\" in text and "\\u" in text and _has_lone_surrogate(value):
         raise MalformedError(f"{what} contains a lone surrogate escape", code="jose_bad_json")
     return value
 

@@ -739,6 +739,8 @@ class JWK:
                 alg=alg.name, op=op, kty=alg.kty, curves=alg.curves, min_key_bytes=alg.min_key_bytes
             )
             prepared = self._private if op == "sign" else self._public
+            if alg.prepare is not None:
+                prepared = alg.prepare(prepared)
             self._prepared[cache_key] = prepared
         return prepared
 

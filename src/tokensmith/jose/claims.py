@@ -196,18 +196,24 @@ def _validator(policy: ClaimsPolicy) -> Callable[[Mapping[str, Any]], None]:
     check_audience = policy._check_audience
     missing = _MISSING
     max_date = MAX_NUMERIC_DATE
+    # The default (only ``exp`` required) is checked with the ``exp`` lookup itself.
+    only_exp = required == ("exp",)
 
     def validate(claims: Mapping[str, Any]) -> None:
-        for name in required:
-            if name not in claims:
-                raise MissingClaimError(f"the token has no {name!r} claim")
+        if not only_exp:
+            for name in required:
+                if name not in claims:
+                    raise MissingClaimError(f"the token has no {name!r} claim")
         get = claims.get
         exp = get("exp", missing)
+        if exp is missing:
+            if only_exp:
+                raise MissingClaimError("the token has no 'exp' claim")
+        # a plain in-range int (the usual case) skips the general NumericDate check
+        elif not (type(exp) is int and 0 <= exp <= max_date):
+            exp = _numeric_date(exp, "exp")
         nbf = get("nbf", missing)
         iat = get("iat", missing)
-        # a plain in-range int (the usual case) skips the general NumericDate check
-        if exp is not missing and not (type(exp) is int and 0 <= exp <= max_date):
-            exp = _numeric_date(exp, "exp")
         if nbf is not missing and not (type(nbf) is int and 0 <= nbf <= max_date):
             nbf = _numeric_date(nbf, "nbf")
         if iat is not missing and not (type(iat) is int and 0 <= iat <= max_date):

@@ -176,6 +176,20 @@ def _has_lone_surrogate(value: Any) -> bool:
 
 def parse_json(data: bytes | str, *, max_size: int, max_depth: int, what: str = "JSON") -> Any:
     """Parse strict JSON. Raises :class:`MalformedError` / :class:`LimitExceededError`."""
+    return _parse(data, max_size, max_depth, what)
+
+
+def parse_json_object(
+    data: bytes | str, *, max_size: int, max_depth: int, what: str = "JSON"
+) -> dict[str, Any]:
+    """Parse strict JSON that must be an object."""
+    value = _parse(data, max_size, max_depth, what)
+    if type(value) is not dict:
+        raise MalformedError(f"{what} is not a JSON object", code="jose_bad_json")
+    return value
+
+
+def _parse(data: bytes | str, max_size: int, max_depth: int, what: str) -> Any:
     if len(data) > max_size:
         raise LimitExceededError(f"{what} is larger than {max_size} bytes")
     if isinstance(data, bytes):
@@ -207,16 +221,6 @@ def parse_json(data: bytes | str, *, max_size: int, max_depth: int, what: str = 
     # (one-character searches are memchr-fast; the two-character one only if needed)
     if "\\" in text and "\\u" in text and _has_lone_surrogate(value):
         raise MalformedError(f"{what} contains a lone surrogate escape", code="jose_bad_json")
-    return value
-
-
-def parse_json_object(
-    data: bytes | str, *, max_size: int, max_depth: int, what: str = "JSON"
-) -> dict[str, Any]:
-    """Parse strict JSON that must be an object."""
-    value = parse_json(data, max_size=max_size, max_depth=max_depth, what=what)
-    if type(value) is not dict:
-        raise MalformedError(f"{what} is not a JSON object", code="jose_bad_json")
     return value
 
 

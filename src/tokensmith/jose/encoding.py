@@ -32,6 +32,15 @@ _B_TO_STD = bytes.maketrans(b"-_+/=", b"+/!!!")
 _B_FROM_STD = bytes.maketrans(b"+/", b"-_")
 _B_PAD = (b"", b"", b"==", b"=")
 _UNUSED_BITS = (0, 0, 0x0F, 0x03)
+# By length mod 4, by last byte: True when that byte cannot end a canonical segment (a
+# non-zero unused bit, or not in the alphabet); the checked decoder then says which.
+_LAST_REFUSED = tuple(
+    tuple(
+        chr(byte) not in _B64URL_VALUE or bool(_B64URL_VALUE[chr(byte)] & _UNUSED_BITS[rem])
+        for byte in range(256)
+    )
+    for rem in range(4)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +81,9 @@ def b64url_decode(text: str | bytes, *, what: str = "segment") -> bytes:
         raw = text.encode("ascii") if type(text) is str else text
         if type(raw) is bytes:
             rem = len(raw) % 4
-            if rem != 1 and not (rem and _B64URL_VALUE[chr(raw[-1])] & _UNUSED_BITS[rem]):
+            if rem != 1 and not (rem and _LAST_REFUSED[rem][raw[-1]]):
                 return binascii.a2b_base64(raw.translate(_B_TO_STD) + _B_PAD[rem], strict_mode=True)
-    except (UnicodeEncodeError, KeyError, binascii.Error):
+    except (UnicodeEncodeError, binascii.Error):
         pass
     return _b64url_decode_checked(text, what)
 

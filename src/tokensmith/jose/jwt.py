@@ -22,6 +22,7 @@ from .encoding import (
     dump_json,
     parse_json_object,
 )
+from .encoding import _parse as _parse_json  # positional: the hot path's one call
 from .errors import InvalidSignatureError, LimitExceededError, MalformedError
 from .jwk import JWK
 from .jws import (
@@ -199,9 +200,9 @@ def _decode_planned(
         key = keys
     else:
         key = verify_signature(keys, header, alg, signing_input, signature)
-    claims = parse_json_object(
-        claims_json, max_size=limits.max_payload, max_depth=limits.max_depth, what="claims"
-    )
+    claims = _parse_json(claims_json, limits.max_payload, limits.max_depth, "claims")
+    if type(claims) is not dict:
+        raise MalformedError("claims is not a JSON object", code="jose_bad_json")
     policy._validate(claims)
     return _verified_jwt(header, claims, key)
 

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tokensmith.jose import jws, jwt
+from tokensmith.jose.claims import MAX_NUMERIC_DATE
 from tokensmith.jose.encoding import (
     DEFAULT_LIMITS,
     Limits,
@@ -156,3 +157,83 @@ def test_decode_result_is_a_normal_frozen_verified_jwt() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.key = key  # type: ignore[misc]
     assert dataclasses.replace(result, key=key).claims == result.claims
+
+
+# ---- the claims check's fast path for the usual token under the usual policy -------------
+
+_NOW = 1_800_000_000
+
+
+_EDGES = [
+    *(_NOW + d for d in (-31, -30, -29, -1, 0, 1, 29, 30, 31, 60)),
+    -1,
+    0,
+    MAX_NUMERIC_DATE,
+    MAX_NUMERIC_DATE + 1,
+    float(_NOW),
+    float("nan"),
+    float("inf"),
+    True,
+    None,
+    "1800000000",
+    "https://id.example",
+    "https://evil.example",
+    "api",
+    "other",
+    "",
+    ["api"],
+    [],
+]
+_NAMES = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti", "x"]
+_USUAL = {"iss": "https://id.example", "aud": "api", "sub": "u1", "jti": "j1"}
+
+
+def _claims_outcome(check, claims):
+    try:
+        check(claims)
+    except Exception as exc:  # the exact class and message are compared
+        return (type(exc), str(exc))
+    return "ok"
+
+
+def _both_checks(leeway: int, offset: float):
+    from tokensmith.jose.claims import ClaimsPolicy, _validator
+
+    policy = ClaimsPolicy(
+        issuer="https://id.example", audience="api", leeway=leeway, now=lambda: _NOW + offset
+    )
+    general = _validator(policy, fast_path=False)
+    assert policy._validate is not general  # the fast path is in use for this policy
+    return policy._validate, general
+
+
+@pytest.mark.parametrize("leeway", [0, 30])
+@pytest.mark.parametrize("offset", [0, 0.5])
+def test_usual_claims_fast_path_agrees_on_every_edge(leeway: int, offset: float) -> None:
+    """The usual valid token, then each claim in turn dropped or set to each side of every
+    time and range boundary or to an odd value: the fast path and the general check agree
+    on every outcome, down to the error's class and message."""
+    fast, general = _both_checks(leeway, offset)
+    base = {"exp": _NOW + 60, "iat": _NOW - 60, **_USUAL}
+    cases = [base] + [{k: v for k, v in base.items() if k != name} for name in base]
+    cases += [{**base, name: value} for name in _NAMES for value in _EDGES]
+    outcomes = {_claims_outcome(general, claims) == "ok" for claims in cases}
+    assert outcomes == {True, False}  # both accepted and refused cases are exercised
+    for claims in cases:
+        assert _claims_outcome(fast, claims) == _claims_outcome(general, claims), claims
+
+
+@pytest.mark.parametrize("leeway", [0, 30])
+@given(
+    claims=st.dictionaries(
+        st.sampled_from(_NAMES),
+        st.one_of(st.sampled_from(_EDGES), st.integers(), st.floats(), st.text(max_size=3)),
+    ),
+    offset=st.sampled_from([0, 0.5]),
+)
+def test_usual_claims_fast_path_agrees_on_random_claims(
+    leeway: int, claims: dict, offset: float
+) -> None:
+    fast, general = _both_checks(leeway, offset)
+    for candidate in (claims, {"exp": _NOW + 60, "iat": _NOW - 60, **_USUAL, **claims}):
+        assert _claims_outcome(fast, candidate) == _claims_outcome(general, candidate)

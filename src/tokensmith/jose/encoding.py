@@ -32,6 +32,7 @@ _B_TO_STD = bytes.maketrans(b"-_+/=", b"+/!!!")
 _B_FROM_STD = bytes.maketrans(b"+/", b"-_")
 _B_PAD = (b"", b"", b"==", b"=")
 _UNUSED_BITS = (0, 0, 0x0F, 0x03)
+_a2b = binascii.a2b_base64
 # By length mod 4, by last byte: True when that byte cannot end a canonical segment (a
 # non-zero unused bit, or not in the alphabet); the checked decoder then says which.
 _LAST_REFUSED = tuple(
@@ -79,11 +80,10 @@ def b64url_decode(text: str | bytes, *, what: str = "segment") -> bytes:
     # Fast path for well-formed input; anything it refuses is diagnosed by the slow path.
     try:
         raw = text.encode("ascii") if type(text) is str else text
-        if type(raw) is bytes:
-            rem = len(raw) % 4
-            if rem != 1 and not (rem and _LAST_REFUSED[rem][raw[-1]]):
-                return binascii.a2b_base64(raw.translate(_B_TO_STD) + _B_PAD[rem], strict_mode=True)
-    except (UnicodeEncodeError, binascii.Error):
+        rem = len(raw) & 3
+        if rem != 1 and type(raw) is bytes and not (rem and _LAST_REFUSED[rem][raw[-1]]):
+            return _a2b(raw.translate(_B_TO_STD) + _B_PAD[rem], strict_mode=True)
+    except (UnicodeEncodeError, binascii.Error, TypeError):
         pass
     return _b64url_decode_checked(text, what)
 

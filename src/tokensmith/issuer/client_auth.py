@@ -6,8 +6,9 @@ server/ reads the request into :class:`PresentedClient` (which method, which val
 with a description for people that never repeats a secret or an assertion.
 
 ``private_key_jwt``: the assertion is a JWT signed with one of the client's keys (its
-inline JWKS, or its ``jwks_uri`` fetched under S4's rules: https only, http only to a
-loopback host, no redirects, bounded size and time), with ``iss`` = ``sub`` = the
+inline JWKS, or its ``jwks_uri`` read through :class:`RemoteKeySets`, which the
+composition root supplies with S4's rules: https only, http only to a loopback host, no
+redirects, bounded size and time; issuer/ itself does no HTTP), with ``iss`` = ``sub`` = the
 client_id, ``aud`` naming the token endpoint or the issuer, ``exp`` at most
 :data:`ASSERTION_MAX_LIFETIME` ahead, and a ``jti`` that is refused the second time
 (remembered until the assertion expires). Only asymmetric algorithms are accepted (S2).
@@ -18,9 +19,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from tokensmith.jose import ClaimsPolicy, JoseError, JWKSet, jwt
 from tokensmith.store import ClientRecord, Stores
@@ -35,7 +36,9 @@ __all__ = [
     "ASSERTION_TYPE",
     "AUTH_METHODS",
     "ClientAuthenticator",
+    "NoRemoteKeySets",
     "PresentedClient",
+    "RemoteKeySets",
 ]
 
 ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -75,22 +78,27 @@ def _secret_matches(secret: str, stored_hash: str | None) -> bool:
     return hmac.compare_digest(hash_secret(secret), stored_hash)
 
 
-async def fetch_jwks_document(url: str) -> bytes:
-    """GET a client's ``jwks_uri`` under S4's rules (tokensmith.resource.fetch)."""
-    import httpx
+class RemoteKeySets(Protocol):
+    """How a ``private_key_jwt`` client's ``jwks_uri`` is checked when the client is
+    registered and read when it authenticates. issuer/ does no HTTP: the composition root
+    supplies an implementation that applies S4's rules."""
 
-    from tokensmith.resource.fetch import FetchLimits, check_url, fetch_async
+    def check_url(self, url: str) -> None:
+        """Raise ``ValueError``, saying why, unless ``url`` may be fetched."""
 
-    try:
-        check_url(url)
-    except ValueError as exc:
-        raise _refuse(f"jwks_uri refused: {exc}") from None
-    limits = FetchLimits(max_bytes=256 * 1024, timeout=5.0, deadline=10.0)
-    async with httpx.AsyncClient(trust_env=False) as client:
-        try:
-            return (await fetch_async(client, url, limits)).body
-        except JoseError:
-            raise _refuse("the client's jwks_uri could not be fetched") from None
+    async def fetch(self, url: str) -> bytes:
+        """The document at ``url``; ``ValueError`` or ``JoseError`` when it cannot be read."""
+
+
+class NoRemoteKeySets:
+    """What an issuer built without a fetcher uses: every ``jwks_uri`` is refused (a
+    client's inline JWKS still works)."""
+
+    def check_url(self, url: str) -> None:
+        raise ValueError("this server does not fetch jwks_uri documents")
+
+    async def fetch(self, url: str) -> bytes:
+        raise ValueError("this server does not fetch jwks_uri documents")
 
 
 class ClientAuthenticator:
@@ -102,12 +110,12 @@ class ClientAuthenticator:
         stores: Stores,
         issuer: str,
         clock: Callable[[], float],
-        fetch_jwks: Callable[[str], Awaitable[bytes]] = fetch_jwks_document,
+        remote_keys: RemoteKeySets,
     ) -> None:
         self._stores = stores
         self._issuer = issuer.rstrip("/")
         self._clock = clock
-        self._fetch_jwks = fetch_jwks
+        self._remote_keys = remote_keys
         #: jwks_uri -> (fetched at (monotonic), key set)
         self._remote: dict[str, tuple[float, JWKSet]] = {}
 
@@ -217,7 +225,11 @@ class ClientAuthenticator:
         ):
             return cached[1]
         try:
-            body = await self._fetch_jwks(url)
+            self._remote_keys.check_url(url)
+        except ValueError as exc:
+            raise _refuse(f"jwks_uri refused: {exc}") from None
+        try:
+            body = await self._remote_keys.fetch(url)
             keys = JWKSet.from_json(body, public_only=True)
         except (JoseError, ValueError):
             raise _refuse("the client's jwks_uri could not be fetched or read") from None

@@ -33,7 +33,7 @@ from tokensmith.store.records import DPOP_MODES
 
 from .accounts import clean_text
 from .audit import AuditLog
-from .client_auth import AUTH_METHODS, ClientAuthenticator, PresentedClient
+from .client_auth import AUTH_METHODS, ClientAuthenticator, PresentedClient, RemoteKeySets
 from .config import DAY, IssuerConfig
 from .dpop import DPoPBinder, DPoPRequest, bind, bound_jkt, token_type
 from .errors import AuthError, OAuthError
@@ -210,15 +210,19 @@ class Clients:
         audit: AuditLog,
         dpop: DPoPBinder,
         clock: Callable[[], float],
+        remote_keys: RemoteKeySets,
     ) -> None:
         self.config = config
         self._dpop = dpop
+        self._remote_keys = remote_keys
         self._stores = stores
         self._keys = keys
         self._revocations = revocations
         self._audit = audit
         self._clock = clock
-        self.authenticator = ClientAuthenticator(stores=stores, issuer=config.issuer, clock=clock)
+        self.authenticator = ClientAuthenticator(
+            stores=stores, issuer=config.issuer, clock=clock, remote_keys=remote_keys
+        )
 
     # ---- registry --------------------------------------------------------------------
 
@@ -298,10 +302,8 @@ class Clients:
                     raise _bad("jwks holds no usable key")
                 jwks_text = json.dumps(keyset.to_dict(), separators=(",", ":"))
             if jwks_uri is not None:
-                from tokensmith.resource.fetch import check_url
-
                 try:
-                    check_url(jwks_uri)
+                    self._remote_keys.check_url(jwks_uri)
                 except ValueError as exc:
                     raise _bad(f"jwks_uri: {exc}") from None
                 if len(jwks_uri) > 2048:

@@ -37,6 +37,7 @@ from .accounts import (
     username_key,
 )
 from .audit import AuditLog
+from .client_auth import NoRemoteKeySets, RemoteKeySets
 from .clients import Clients, MintProfile
 from .config import DAY, IssuerConfig, RateLimitRule
 from .dpop import DPoPBinder, DPoPRequest, bound_jkt, token_type
@@ -115,6 +116,7 @@ class Issuer:
         master_key: bytes,
         clock: Callable[[], float],
         hasher: PasswordHasher,
+        remote_keys: RemoteKeySets | None = None,
     ) -> None:
         self.config = config
         self._stores = stores
@@ -150,6 +152,7 @@ class Issuer:
             audit=self._audit,
             dpop=self.dpop,
             clock=clock,
+            remote_keys=remote_keys if remote_keys is not None else NoRemoteKeySets(),
         )
 
     @classmethod
@@ -161,16 +164,20 @@ class Issuer:
         master_key: bytes,
         clock: Callable[[], float] = time.time,
         hasher: PasswordHasher | None = None,
+        remote_keys: RemoteKeySets | None = None,
     ) -> Issuer:
         """``master_key``: 32 bytes; private keys are encrypted under it (AES-GCM) and
         child refresh tokens derived from it. ``hasher``: tests only (the default is
-        argon2id with ``config.argon2``). Creates the first signing keys when there are none."""
+        argon2id with ``config.argon2``). ``remote_keys``: how clients' ``jwks_uri`` are
+        read (none: such clients are refused). Creates the first signing keys when there
+        are none."""
         issuer = cls(
             config,
             stores,
             master_key=master_key,
             clock=clock,
             hasher=hasher if hasher is not None else Argon2Hasher(config.argon2),
+            remote_keys=remote_keys,
         )
         try:
             for event in await issuer._keys.maintain():

@@ -15,6 +15,7 @@ from ..settings import Settings, SettingsError
 from ..store import Stores, open_stores, with_redis
 from .clock import make_clock
 from .master_key import resolve_master_key
+from .remote_keys import HttpRemoteKeySets
 
 
 def issuer_config(settings: Settings) -> IssuerConfig:
@@ -108,7 +109,11 @@ async def open_issuer(settings: Settings) -> tuple[Issuer, Stores]:
             raise
     try:
         issuer = await Issuer.open(
-            config, stores, master_key=master_key, clock=make_clock(settings.test_clock_file)
+            config,
+            stores,
+            master_key=master_key,
+            clock=make_clock(settings.test_clock_file),
+            remote_keys=HttpRemoteKeySets(),
         )
     except BaseException:
         await stores.close()

@@ -8,6 +8,7 @@ import pytest
 
 from contract.support import MASTER_KEY, CountingHasher, FakeClock, make_config
 from tokensmith.issuer import Issuer, IssuerConfig
+from tokensmith.server.remote_keys import HttpRemoteKeySets
 from tokensmith.store import Stores, memory_stores
 
 
@@ -40,7 +41,15 @@ def stores() -> Stores:
 async def issuer(
     config: IssuerConfig, stores: Stores, clock: FakeClock, hasher: CountingHasher
 ) -> AsyncIterator[Issuer]:
-    built = await Issuer.open(config, stores, master_key=MASTER_KEY, clock=clock, hasher=hasher)
+    # the fetcher `tokensmith serve` gives the issuer (it connects only when fetching)
+    built = await Issuer.open(
+        config,
+        stores,
+        master_key=MASTER_KEY,
+        clock=clock,
+        hasher=hasher,
+        remote_keys=HttpRemoteKeySets(),
+    )
     try:
         yield built
     finally:

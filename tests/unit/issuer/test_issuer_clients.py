@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import json
 import secrets
 import threading
 from collections.abc import Iterator
@@ -13,13 +14,9 @@ from typing import Any
 
 import pytest
 
-from contract.support import FakeClock
-from tokensmith.issuer import AuthError, Issuer, OAuthError
-from tokensmith.issuer.client_auth import (
-    ClientAuthenticator,
-    PresentedClient,
-    fetch_jwks_document,
-)
+from contract.support import MASTER_KEY, FakeClock
+from tokensmith.issuer import AuthError, Issuer, IssuerConfig, OAuthError
+from tokensmith.issuer.client_auth import ClientAuthenticator, NoRemoteKeySets, PresentedClient
 from tokensmith.jose import JWK, jwt
 from tokensmith.store import Stores
 
@@ -200,41 +197,56 @@ async def test_assertion_lifetime_and_replay_window(
         await auth.authenticate(mismatch)
 
 
+class _PublishedKeys:
+    """A :class:`RemoteKeySets` double: https URLs only; serves the ``published`` keys
+    and records each fetch."""
+
+    def __init__(self, published: list[JWK]) -> None:
+        self.published = published
+        self.fetched: list[str] = []
+
+    def check_url(self, url: str) -> None:
+        if not url.startswith("https://"):
+            raise ValueError("https only")
+
+    async def fetch(self, url: str) -> bytes:
+        self.fetched.append(url)
+        return json.dumps({"keys": [k.public().to_dict() for k in self.published]}).encode()
+
+
 async def test_jwks_uri_cached_and_refetched_for_a_new_kid(
-    issuer: Issuer, stores: Stores, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    config: IssuerConfig, stores: Stores, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A client rotates its key by publishing the new one: an unknown kid refetches (at
     most every 30 s); a known one is served from the cache."""
     old = JWK.generate("ES256", kid="old")
     new = JWK.generate("ES256", kid="new")
-    published = [old]
-    fetched: list[str] = []
-
-    async def fetch(url: str) -> bytes:
-        fetched.append(url)
-        import json
-
-        return json.dumps({"keys": [k.public().to_dict() for k in published]}).encode()
-
-    await issuer.clients.create(
-        name="svc-u",
-        auth_method="private_key_jwt",
-        audiences=("b",),
-        jwks_uri="https://keys.example/jwks.json",
+    remote = _PublishedKeys([old])
+    issuer = await Issuer.open(
+        config, stores, master_key=MASTER_KEY, clock=clock, remote_keys=remote
     )
-    auth = ClientAuthenticator(stores=stores, issuer=ISSUER, clock=clock, fetch_jwks=fetch)
+    try:
+        await issuer.clients.create(
+            name="svc-u",
+            auth_method="private_key_jwt",
+            audiences=("b",),
+            jwks_uri="https://keys.example/jwks.json",
+        )
+    finally:
+        await issuer.close()
+    auth = ClientAuthenticator(stores=stores, issuer=ISSUER, clock=clock, remote_keys=remote)
     for _ in range(3):
         await auth.authenticate(
             PresentedClient("private_key_jwt", assertion=_assertion(old, "svc-u", clock()))
         )
-    assert fetched == ["https://keys.example/jwks.json"]
-    published.append(new)
+    assert remote.fetched == ["https://keys.example/jwks.json"]
+    remote.published.append(new)
     # within 30 s of the last fetch an unknown kid does not refetch
     with pytest.raises(OAuthError, match="not valid"):
         await auth.authenticate(
             PresentedClient("private_key_jwt", assertion=_assertion(new, "svc-u", clock()))
         )
-    assert len(fetched) == 1
+    assert len(remote.fetched) == 1
     from tokensmith.issuer import client_auth
 
     base = client_auth.time.monotonic()
@@ -243,7 +255,65 @@ async def test_jwks_uri_cached_and_refetched_for_a_new_kid(
         PresentedClient("private_key_jwt", assertion=_assertion(new, "svc-u", clock()))
     )
     assert done.client_id == "svc-u"
-    assert len(fetched) == 2
+    assert len(remote.fetched) == 2
+
+
+async def test_without_a_fetcher_jwks_uri_clients_are_refused(
+    config: IssuerConfig, stores: Stores, clock: FakeClock
+) -> None:
+    """issuer/ does no HTTP: built without a RemoteKeySets, it refuses a jwks_uri client
+    at registration (an inline JWKS still works)."""
+    issuer = await Issuer.open(config, stores, master_key=MASTER_KEY, clock=clock)
+    try:
+        with pytest.raises(AuthError, match="does not fetch jwks_uri"):
+            await issuer.clients.create(
+                name="svc-x",
+                auth_method="private_key_jwt",
+                audiences=("b",),
+                jwks_uri="https://keys.example/jwks.json",
+            )
+        key = JWK.generate("ES256", kid="k")
+        await issuer.clients.create(
+            name="svc-y",
+            auth_method="private_key_jwt",
+            audiences=("b",),
+            jwks={"keys": [key.public().to_dict()]},
+        )
+    finally:
+        await issuer.close()
+
+
+async def test_a_refused_jwks_uri_is_invalid_client_at_authentication(
+    stores: Stores, clock: FakeClock, config: IssuerConfig
+) -> None:
+    """A stored jwks_uri the fetcher now refuses, or cannot read, ends in invalid_client."""
+    key = JWK.generate("ES256", kid="k")
+    remote = _PublishedKeys([key])
+    issuer = await Issuer.open(
+        config, stores, master_key=MASTER_KEY, clock=clock, remote_keys=remote
+    )
+    try:
+        await issuer.clients.create(
+            name="svc-r",
+            auth_method="private_key_jwt",
+            audiences=("b",),
+            jwks_uri="https://keys.example/jwks.json",
+        )
+    finally:
+        await issuer.close()
+    presented = PresentedClient("private_key_jwt", assertion=_assertion(key, "svc-r", clock()))
+    refusing = ClientAuthenticator(
+        stores=stores, issuer=ISSUER, clock=clock, remote_keys=NoRemoteKeySets()
+    )
+    with pytest.raises(OAuthError, match="jwks_uri refused") as caught:
+        await refusing.authenticate(presented)
+    assert caught.value.error == "invalid_client"
+    remote.published = []  # the document no longer holds the key
+    with pytest.raises(OAuthError) as caught:
+        await ClientAuthenticator(
+            stores=stores, issuer=ISSUER, clock=clock, remote_keys=remote
+        ).authenticate(presented)
+    assert caught.value.error == "invalid_client"
 
 
 @pytest.fixture
@@ -275,12 +345,17 @@ def redirecting_server() -> Iterator[str]:
 
 
 async def test_s4_jwks_uri_fetch_rules(redirecting_server: str) -> None:
-    assert await fetch_jwks_document(f"{redirecting_server}/jwks.json") == b'{"keys": []}'
+    """The server's fetcher (what ``tokensmith serve`` gives the issuer) under S4."""
+    from tokensmith.jose import JoseError
+    from tokensmith.server.remote_keys import HttpRemoteKeySets
+
+    remote = HttpRemoteKeySets()
+    assert await remote.fetch(f"{redirecting_server}/jwks.json") == b'{"keys": []}'
     for path in ("/redirect", "/huge"):
-        with pytest.raises(OAuthError) as caught:
-            await fetch_jwks_document(f"{redirecting_server}{path}")
-        assert caught.value.error == "invalid_client"
-    with pytest.raises(OAuthError, match="refused"):
-        await fetch_jwks_document("http://keys.example/jwks.json")
-    with pytest.raises(OAuthError, match="refused"):
-        await fetch_jwks_document("file:///etc/passwd")
+        with pytest.raises(JoseError):
+            await remote.fetch(f"{redirecting_server}{path}")
+    for url in ("http://keys.example/jwks.json", "file:///etc/passwd"):
+        with pytest.raises(ValueError, match=r"https|no host"):
+            remote.check_url(url)
+        with pytest.raises(ValueError, match=r"https|no host"):
+            await remote.fetch(url)

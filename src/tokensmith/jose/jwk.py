@@ -377,6 +377,7 @@ class JWK:
         "_public",
         "_public_jwk",
         "_thumbprints",
+        "_verifying",
         "alg",
         "crv",
         "key_ops",
@@ -421,6 +422,8 @@ class JWK:
         self._private = private
         self._public = public
         self._prepared: dict[tuple[str, str], Any] = {}
+        # alg name -> prepared verifying key (verification's one lookup)
+        self._verifying: dict[str, Any] = {}
         self._thumbprints: dict[str, str] = {}
         self._public_jwk: JWK | None = None
         self.kty = kty
@@ -729,7 +732,10 @@ class JWK:
 
     def verifying_key_for(self, alg: SigningAlgorithm) -> Any:
         """The prepared key object to verify ``alg``, checked once and cached."""
-        return self._prepare(alg, "verify")
+        prepared = self._verifying.get(alg.name)
+        if prepared is None:
+            prepared = self._verifying[alg.name] = self._prepare(alg, "verify")
+        return prepared
 
     def _prepare(self, alg: SigningAlgorithm, op: Literal["sign", "verify"]) -> Any:
         cache_key = (alg.name, op)

@@ -7,7 +7,7 @@ without verifying anything, and its name says so.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -146,11 +146,13 @@ def decode(
     if decrypt_with is not None:
         return _decode_nested(token, keys, policy, understood_crit, decrypt_with, decrypt_policy)
     if type(token) is str and not understood_crit:
-        parts = token.split(".")
-        if len(parts) == 3:
-            plan = policy.header_plans.get(parts[0])
+        # (two partitions find the dots with memchr: cheaper than split's scan)
+        header_b64, _, rest = token.partition(".")
+        payload_b64, dot, signature_b64 = rest.partition(".")
+        if dot and "." not in signature_b64:
+            plan = policy.header_plans.get(header_b64)
             if plan is not None and len(token) <= policy.limits.max_token:
-                return _decode_planned(parts, keys, policy, plan)
+                return _decode_planned((header_b64, payload_b64, signature_b64), keys, policy, plan)
     return _decode_checked(token, keys, policy, understood_crit)
 
 
@@ -173,14 +175,14 @@ def _decode_checked(
         if len(plans) >= _MAX_HEADER_PLANS:
             plans.clear()
         plans[header_b64] = plan
-    return _decode_planned([header_b64, payload_b64, signature_b64], keys, policy, plan)
+    return _decode_planned((header_b64, payload_b64, signature_b64), keys, policy, plan)
 
 
 _MAX_HEADER_PLANS: Final = 64
 
 
 def _decode_planned(
-    parts: list[str], keys: Keys, policy: ClaimsPolicy, plan: tuple[Mapping[str, Any], Any]
+    parts: Sequence[str], keys: Keys, policy: ClaimsPolicy, plan: tuple[Mapping[str, Any], Any]
 ) -> VerifiedJWT:
     """Signature, then claims, for a header already checked against ``policy``."""
     header, alg = plan
@@ -204,7 +206,11 @@ def _decode_planned(
     if type(claims) is not dict:
         raise MalformedError("claims is not a JSON object", code="jose_bad_json")
     policy._validate(claims)
-    return _verified_jwt(header, claims, key)
+    result: VerifiedJWT = _new_object(VerifiedJWT)  # _verified_jwt, inline: the hot path
+    _SET_HEADER(result, header)
+    _SET_CLAIMS(result, claims)
+    _SET_KEY(result, key)
+    return result
 
 
 def _decode_nested(

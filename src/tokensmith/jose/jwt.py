@@ -169,7 +169,8 @@ def _decode_checked(
         raise MalformedError("'b64' (RFC 7797) is not allowed in a JWT", code="jwt_malformed")
     check_crit(header, None, understood_crit)
     policy.check_typ(header)
-    plan = (header, alg)
+    # the header, its algorithm, and the longest claims segment the limits allow
+    plan = (header, alg, (limits.max_payload * 4 + 2) // 3)
     if not understood_crit and type(header) is FrozenDict:
         plans = policy.header_plans
         if len(plans) >= _MAX_HEADER_PLANS:
@@ -182,16 +183,19 @@ _MAX_HEADER_PLANS: Final = 64
 
 
 def _decode_planned(
-    parts: Sequence[str], keys: Keys, policy: ClaimsPolicy, plan: tuple[Mapping[str, Any], Any]
+    parts: Sequence[str],
+    keys: Keys,
+    policy: ClaimsPolicy,
+    plan: tuple[Mapping[str, Any], Any, int],
 ) -> VerifiedJWT:
     """Signature, then claims, for a header already checked against ``policy``."""
-    header, alg = plan
+    header, alg, max_payload_b64 = plan
     header_b64, payload_b64, signature_b64 = parts
     limits = policy.limits
     if len(signature_b64) > 2048:
         raise LimitExceededError("signature is too long")
     signature = b64url_decode(signature_b64, what="signature")
-    if len(payload_b64) > (limits.max_payload * 4 + 2) // 3:
+    if len(payload_b64) > max_payload_b64:
         raise LimitExceededError(f"claims are larger than {limits.max_payload} bytes")
     # Strict base64url first: it also proves the segment is ASCII for the signing input.
     claims_json = b64url_decode(payload_b64, what="claims")

@@ -214,6 +214,23 @@ class _PublishedKeys:
         return json.dumps({"keys": [k.public().to_dict() for k in self.published]}).encode()
 
 
+async def _register_jwks_uri_client(
+    config: IssuerConfig, stores: Stores, clock: FakeClock, remote: _PublishedKeys, name: str
+) -> None:
+    issuer = await Issuer.open(
+        config, stores, master_key=MASTER_KEY, clock=clock, remote_keys=remote
+    )
+    try:
+        await issuer.clients.create(
+            name=name,
+            auth_method="private_key_jwt",
+            audiences=("b",),
+            jwks_uri="https://keys.example/jwks.json",
+        )
+    finally:
+        await issuer.close()
+
+
 async def test_jwks_uri_cached_and_refetched_for_a_new_kid(
     config: IssuerConfig, stores: Stores, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -222,18 +239,7 @@ async def test_jwks_uri_cached_and_refetched_for_a_new_kid(
     old = JWK.generate("ES256", kid="old")
     new = JWK.generate("ES256", kid="new")
     remote = _PublishedKeys([old])
-    issuer = await Issuer.open(
-        config, stores, master_key=MASTER_KEY, clock=clock, remote_keys=remote
-    )
-    try:
-        await issuer.clients.create(
-            name="svc-u",
-            auth_method="private_key_jwt",
-            audiences=("b",),
-            jwks_uri="https://keys.example/jwks.json",
-        )
-    finally:
-        await issuer.close()
+    await _register_jwks_uri_client(config, stores, clock, remote, "svc-u")
     auth = ClientAuthenticator(stores=stores, issuer=ISSUER, clock=clock, remote_keys=remote)
     for _ in range(3):
         await auth.authenticate(
@@ -289,18 +295,7 @@ async def test_a_refused_jwks_uri_is_invalid_client_at_authentication(
     """A stored jwks_uri the fetcher now refuses, or cannot read, ends in invalid_client."""
     key = JWK.generate("ES256", kid="k")
     remote = _PublishedKeys([key])
-    issuer = await Issuer.open(
-        config, stores, master_key=MASTER_KEY, clock=clock, remote_keys=remote
-    )
-    try:
-        await issuer.clients.create(
-            name="svc-r",
-            auth_method="private_key_jwt",
-            audiences=("b",),
-            jwks_uri="https://keys.example/jwks.json",
-        )
-    finally:
-        await issuer.close()
+    await _register_jwks_uri_client(config, stores, clock, remote, "svc-r")
     presented = PresentedClient("private_key_jwt", assertion=_assertion(key, "svc-r", clock()))
     refusing = ClientAuthenticator(
         stores=stores, issuer=ISSUER, clock=clock, remote_keys=NoRemoteKeySets()

@@ -181,6 +181,22 @@ async def test_session_created_with_its_first_token(stores: Stores) -> None:
     assert await stores.sessions.get("sess-2") is None
 
 
+async def test_session_created_with_its_audit_event(stores: Stores) -> None:
+    await stores.users.create(user())
+    event = AuditRecord(kind="login_ok", at=T0, user_id="user-1", session_id="sess-1")
+    event_id = await stores.sessions.create(session(), first_token=token("a"), audit=event)
+    assert event_id is not None
+    assert await stores.audit.list() == [dataclasses.replace(event, id=event_id)]
+    assert await stores.sessions.create(session(2)) is None
+    # a clash stores neither the session nor its event (one transaction)
+    with pytest.raises(DuplicateError):
+        await stores.sessions.create(
+            session(3), first_token=token("a", session_id="sess-3"), audit=event
+        )
+    assert await stores.sessions.get("sess-3") is None
+    assert [r.id for r in await stores.audit.list()] == [event_id]
+
+
 async def test_session_needs_its_user_or_unique_id(stores: Stores) -> None:
     await with_session(stores)
     with pytest.raises(DuplicateError):
@@ -261,6 +277,43 @@ async def test_s25_consume_wins_once_and_loser_sees_the_child(stores: Stores) ->
     assert second.token.consumed_at == T0 + 1
     assert second.child == child
     assert await stores.refresh_tokens.get(other_child.token_hash) is None
+
+
+async def test_token_read_with_its_session_and_user(stores: Stores) -> None:
+    await with_session(stores)
+    await stores.refresh_tokens.add(token("a"))
+    found = await stores.refresh_tokens.get_with_owner(token("a").token_hash)
+    assert found is not None
+    assert found.token == token("a")
+    assert found.session == session()
+    assert found.user == user()
+    await stores.sessions.revoke("sess-1", now=T0 + 1, reason="logout")
+    found = await stores.refresh_tokens.get_with_owner(token("a").token_hash)
+    assert found is not None
+    assert found.session is not None
+    assert found.session.revoked_at == T0 + 1
+    assert await stores.refresh_tokens.get_with_owner("f" * 64) is None
+
+
+async def test_consume_stores_its_audit_event_only_when_it_wins(stores: Stores) -> None:
+    await with_session(stores)
+    await stores.refresh_tokens.add(token("a"))
+    event = AuditRecord(kind="refresh", at=T0 + 1, user_id="user-1", details={"n": 1})
+    first = await stores.refresh_tokens.consume(
+        token("a").token_hash, T0 + 1, child=token("b", parent="a", at=T0 + 1), audit=event
+    )
+    assert first.won
+    assert first.audit_id is not None
+    assert await stores.audit.list() == [dataclasses.replace(event, id=first.audit_id)]
+    second = await stores.refresh_tokens.consume(
+        token("a").token_hash, T0 + 2, child=token("c", parent="a", at=T0 + 2), audit=event
+    )
+    assert not second.won
+    assert second.audit_id is None
+    assert [r.id for r in await stores.audit.list()] == [first.audit_id]
+    unknown = await stores.refresh_tokens.consume("f" * 64, T0, audit=event)
+    assert unknown.audit_id is None
+    assert len(await stores.audit.list()) == 1
 
 
 async def test_consume_unknown_token(stores: Stores) -> None:

@@ -3,6 +3,7 @@ logger. Callers pass only identifiers and reasons, never a token or a password (
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
@@ -22,6 +23,30 @@ class AuditLog:
         self._store = store
         self._clock = clock
 
+    def event(
+        self,
+        kind: str,
+        *,
+        user_id: str | None = None,
+        username: str | None = None,
+        session_id: str | None = None,
+        ip: str | None = None,
+        user_agent: str | None = None,
+        **details: Any,
+    ) -> AuditRecord:
+        """An event to store with another store operation, in its transaction (a
+        session's creation, a rotation); call :meth:`stored` once it is stored."""
+        return AuditRecord(
+            kind=kind,
+            at=self._clock(),
+            user_id=clean_text(user_id, 36),
+            username=storable(username, 256),
+            session_id=clean_text(session_id, 64),
+            ip=storable(ip, 64),
+            user_agent=storable(user_agent, 512),
+            details=details,
+        )
+
     async def record(
         self,
         kind: str,
@@ -33,19 +58,24 @@ class AuditLog:
         user_agent: str | None = None,
         **details: Any,
     ) -> None:
-        record = AuditRecord(
-            kind=kind,
-            at=self._clock(),
-            user_id=clean_text(user_id, 36),
-            username=storable(username, 256),
-            session_id=clean_text(session_id, 64),
-            ip=storable(ip, 64),
-            user_agent=storable(user_agent, 512),
-            details=details,
+        """Store an event on its own, and log it."""
+        record = self.event(
+            kind,
+            user_id=user_id,
+            username=username,
+            session_id=session_id,
+            ip=ip,
+            user_agent=user_agent,
+            **details,
         )
-        record = AuditRecord(**{**record.__dict__, "id": await self._store.append(record)})
-        if audit_logger.isEnabledFor(logging.INFO):
-            line = {k: v for k, v in record.__dict__.items() if v is not None and k != "details"}
-            line.update({k: v for k, v in details.items() if k not in line})
-            line["event"] = line.pop("kind")
-            audit_logger.info(json.dumps(line, sort_keys=True, default=str))
+        self.stored(record, await self._store.append(record))
+
+    def stored(self, record: AuditRecord, record_id: int | None) -> None:
+        """Log ``record``, stored with the id ``record_id``."""
+        if not audit_logger.isEnabledFor(logging.INFO):
+            return
+        record = dataclasses.replace(record, id=record_id)
+        line = {k: v for k, v in record.__dict__.items() if v is not None and k != "details"}
+        line.update({k: v for k, v in record.details.items() if k not in line})
+        line["event"] = line.pop("kind")
+        audit_logger.info(json.dumps(line, sort_keys=True, default=str))

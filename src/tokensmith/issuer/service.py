@@ -8,7 +8,6 @@ token/refresh endpoints, :class:`~tokensmith.issuer.errors.OAuthError` (RFC 6749
 
 from __future__ import annotations
 
-import asyncio
 import math
 import secrets
 import time
@@ -363,23 +362,13 @@ class Issuer:
         if self.passwords.needs_rehash(user.password_hash):
             new_hash = await self.passwords.hash(password)
             await self._stores.users.set_password(user.id, new_hash, now=self._clock())
-        pair = await self._start_session(
+        return await self._start_session(
             user,
             client_id=client,
             ctx=ctx,
             jkt=None if proof is None else proof.jkt,
             profile=await self.clients.session_profile(registered),
         )
-        await self._audit.record(
-            "login_ok",
-            user_id=user.id,
-            username=user.username,
-            session_id=pair.session_id,
-            ip=ctx.ip,
-            user_agent=ctx.user_agent,
-            client_id=client,
-        )
-        return pair
 
     async def change_password(
         self,
@@ -479,8 +468,20 @@ class Issuer:
             issued_at=now,
             expires_at=min(now + self.config.refresh_idle_ttl, session.expires_at),
         )
-        await self._stores.sessions.create(session, first_token=token)
-        return self._pair(user, session, raw, token.expires_at, now, jkt, profile)
+        pair = self._pair(user, session, raw, token.expires_at, now, jkt, profile)
+        # the session, its first refresh token and the login_ok event: one transaction
+        audit = self._audit.event(
+            "login_ok",
+            user_id=user.id,
+            username=user.username,
+            session_id=session.id,
+            ip=ctx.ip,
+            user_agent=ctx.user_agent,
+            client_id=client_id,
+        )
+        audit_id = await self._stores.sessions.create(session, first_token=token, audit=audit)
+        self._audit.stored(audit, audit_id)
+        return pair
 
     def _pair(
         self,
@@ -549,12 +550,10 @@ class Issuer:
             raise _invalid_grant("the refresh token is malformed")
         now = self._clock()
         token_hash = hash_secret(refresh_token)
-        record = await self._stores.refresh_tokens.get(token_hash)
-        if record is None:
+        found = await self._stores.refresh_tokens.get_with_owner(token_hash)
+        if found is None:
             raise _invalid_grant("the refresh token is unknown")
-        session, user = await asyncio.gather(
-            self._stores.sessions.get(record.session_id), self._stores.users.get(record.user_id)
-        )
+        record, session, user = found.token, found.session, found.user
         if session is None or session.revoked_at is not None:
             raise _invalid_grant("the session of this refresh token has ended")
         if client_id is not None and client_id != session.client_id:
@@ -589,15 +588,35 @@ class Issuer:
             expires_at=min(now + self.config.refresh_idle_ttl, session.expires_at),
             parent_hash=token_hash,
         )
-        result = await self._stores.refresh_tokens.consume(token_hash, now, child=child)
+        # the rotation and its audit event: one transaction
+        audit = self._audit.event(
+            "refresh",
+            user_id=user.id,
+            session_id=session.id,
+            ip=ctx.ip,
+            user_agent=ctx.user_agent,
+            grace_retry=False,
+        )
+        result = await self._stores.refresh_tokens.consume(
+            token_hash, now, child=child, audit=audit
+        )
         if result.won:
             child_expires = child.expires_at
+            self._audit.stored(audit, result.audit_id)
         elif (
             result.is_grace_retry(now, self.config.refresh_grace)
             and result.child is not None
             and result.child.token_hash == child.token_hash
         ):
             child_expires = result.child.expires_at
+            await self._audit.record(
+                "refresh",
+                user_id=user.id,
+                session_id=session.id,
+                ip=ctx.ip,
+                user_agent=ctx.user_agent,
+                grace_retry=True,
+            )
         else:
             await self._end_session(session.id, reason="reuse_detected")
             await self._audit.record(
@@ -612,14 +631,6 @@ class Issuer:
         # A revocation racing with this rotation needs no second read: its sid entry
         # outlives (by _DENY_MARGIN) the access token minted here, and the child refresh
         # token belongs to a revoked session, which the next refresh refuses.
-        await self._audit.record(
-            "refresh",
-            user_id=user.id,
-            session_id=session.id,
-            ip=ctx.ip,
-            user_agent=ctx.user_agent,
-            grace_retry=not result.won,
-        )
         return self._pair(user, session, child_raw, child_expires, now, jkt, profile)
 
     async def _refresh_binding(

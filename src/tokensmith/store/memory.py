@@ -18,6 +18,7 @@ from .records import (
     InviteRecord,
     KeyRecord,
     RefreshTokenRecord,
+    RefreshTokenWithOwner,
     RevocationKind,
     RevocationRecord,
     SessionRecord,
@@ -88,18 +89,24 @@ class MemoryUserStore:
 
 
 class MemorySessionStore:
-    def __init__(self, tokens: MemoryRefreshTokenStore) -> None:
+    def __init__(self, tokens: MemoryRefreshTokenStore, audit: MemoryAuditStore) -> None:
         self._sessions: dict[str, SessionRecord] = {}
         self._tokens = tokens
+        self._audit = audit
 
     async def create(
-        self, session: SessionRecord, *, first_token: RefreshTokenRecord | None = None
-    ) -> None:
+        self,
+        session: SessionRecord,
+        *,
+        first_token: RefreshTokenRecord | None = None,
+        audit: AuditRecord | None = None,
+    ) -> int | None:
         if session.id in self._sessions:
             raise DuplicateError(f"session {session.id!r} exists")
         if first_token is not None:
             await self._tokens.add(first_token)
         self._sessions[session.id] = session
+        return None if audit is None else self._audit.append_now(audit)
 
     async def get(self, session_id: str) -> SessionRecord | None:
         return self._sessions.get(session_id)
@@ -157,9 +164,11 @@ class MemorySessionStore:
 
 
 class MemoryRefreshTokenStore:
-    def __init__(self) -> None:
+    def __init__(self, users: MemoryUserStore, audit: MemoryAuditStore) -> None:
         self._tokens: dict[str, RefreshTokenRecord] = {}
         self._children: dict[str, str] = {}
+        self._users = users
+        self._audit = audit
         #: linked by build_memory_stores, so a winning consume marks the session used
         self.sessions: MemorySessionStore | None = None
 
@@ -173,12 +182,26 @@ class MemoryRefreshTokenStore:
     async def get(self, token_hash: str) -> RefreshTokenRecord | None:
         return self._tokens.get(token_hash)
 
+    async def get_with_owner(self, token_hash: str) -> RefreshTokenWithOwner | None:
+        token = self._tokens.get(token_hash)
+        if token is None:
+            return None
+        session = None if self.sessions is None else await self.sessions.get(token.session_id)
+        return RefreshTokenWithOwner(
+            token=token, session=session, user=await self._users.get(token.user_id)
+        )
+
     def _child_of(self, token_hash: str) -> RefreshTokenRecord | None:
         child_hash = self._children.get(token_hash)
         return None if child_hash is None else self._tokens.get(child_hash)
 
     async def consume(
-        self, token_hash: str, now: float, *, child: RefreshTokenRecord | None = None
+        self,
+        token_hash: str,
+        now: float,
+        *,
+        child: RefreshTokenRecord | None = None,
+        audit: AuditRecord | None = None,
     ) -> ConsumeResult:
         token = self._tokens.get(token_hash)
         if token is None:
@@ -194,7 +217,8 @@ class MemoryRefreshTokenStore:
             self._children[token_hash] = child.token_hash
             if self.sessions is not None:
                 self.sessions.touch_now(child.session_id, now)
-        return ConsumeResult(won=True, token=consumed, child=child)
+        audit_id = None if audit is None else self._audit.append_now(audit)
+        return ConsumeResult(won=True, token=consumed, child=child, audit_id=audit_id)
 
     def drop_sessions(self, session_ids: set[str]) -> None:
         for token_hash, token in list(self._tokens.items()):
@@ -330,6 +354,9 @@ class MemoryAuditStore:
         self._records: list[AuditRecord] = []
 
     async def append(self, record: AuditRecord) -> int:
+        return self.append_now(record)
+
+    def append_now(self, record: AuditRecord) -> int:
         new_id = len(self._records) + 1
         self._records.append(dataclasses.replace(record, id=new_id))
         return new_id
@@ -505,16 +532,18 @@ class MemoryAssertionReplayStore:
 
 
 def build_memory_stores() -> Stores:
-    tokens = MemoryRefreshTokenStore()
-    sessions = MemorySessionStore(tokens)
+    users = MemoryUserStore()
+    audit = MemoryAuditStore()
+    tokens = MemoryRefreshTokenStore(users, audit)
+    sessions = MemorySessionStore(tokens, audit)
     tokens.sessions = sessions
     return Stores(
-        users=MemoryUserStore(),
+        users=users,
         sessions=sessions,
         refresh_tokens=tokens,
         keys=MemoryKeyStore(),
         revocations=MemoryRevocationStore(),
-        audit=MemoryAuditStore(),
+        audit=audit,
         invites=MemoryInviteStore(),
         setup_tokens=MemorySetupTokenStore(),
         rate_limiter=MemoryRateLimiter(),

@@ -19,6 +19,7 @@ from .records import (
     InviteRecord,
     KeyRecord,
     RefreshTokenRecord,
+    RefreshTokenWithOwner,
     RevocationKind,
     RevocationRecord,
     SessionRecord,
@@ -70,10 +71,16 @@ class UserStore(Protocol):
 
 class SessionStore(Protocol):
     async def create(
-        self, session: SessionRecord, *, first_token: RefreshTokenRecord | None = None
-    ) -> None:
-        """Insert the session and, in the same transaction, its first refresh token;
-        :class:`~tokensmith.store.errors.DuplicateError` when the id exists."""
+        self,
+        session: SessionRecord,
+        *,
+        first_token: RefreshTokenRecord | None = None,
+        audit: AuditRecord | None = None,
+    ) -> int | None:
+        """Insert the session and, in the same transaction, its first refresh token and
+        the ``audit`` record; the audit record's id (None without one).
+        :class:`~tokensmith.store.errors.DuplicateError` when the id exists (then nothing
+        is stored)."""
 
     async def get(self, session_id: str) -> SessionRecord | None: ...
 
@@ -102,14 +109,23 @@ class RefreshTokenStore(Protocol):
 
     async def get(self, token_hash: str) -> RefreshTokenRecord | None: ...
 
+    async def get_with_owner(self, token_hash: str) -> RefreshTokenWithOwner | None:
+        """The token with its session and its user, in one read (None: unknown hash)."""
+
     async def consume(
-        self, token_hash: str, now: float, *, child: RefreshTokenRecord | None = None
+        self,
+        token_hash: str,
+        now: float,
+        *,
+        child: RefreshTokenRecord | None = None,
+        audit: AuditRecord | None = None,
     ) -> ConsumeResult:
         """Atomically mark the token consumed at ``now`` if it was not, and in the same
-        transaction store its ``child`` (the replacement) and set the child's session's
-        ``last_used_at`` to ``now``. Among N concurrent callers
-        exactly one gets ``won=True``; the others get the token as stored (with
-        ``consumed_at``) and the child the winner stored. Never read-then-write."""
+        transaction store its ``child`` (the replacement), set the child's session's
+        ``last_used_at`` to ``now`` and append ``audit`` (its id is the result's
+        ``audit_id``). Among N concurrent callers exactly one gets ``won=True``; the
+        others get the token as stored (with ``consumed_at``) and the child the winner
+        stored, and store nothing (not their ``audit`` either). Never read-then-write."""
 
 
 class KeyStore(Protocol):

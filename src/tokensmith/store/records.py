@@ -19,6 +19,7 @@ __all__ = [
     "KeyRecord",
     "KeyState",
     "RefreshTokenRecord",
+    "RefreshTokenWithOwner",
     "RevocationKind",
     "RevocationRecord",
     "SessionRecord",
@@ -105,6 +106,8 @@ class ConsumeResult:
     won: bool
     token: RefreshTokenRecord | None
     child: RefreshTokenRecord | None = None
+    #: the id of the audit record stored with a winning consume (None: none given, or lost)
+    audit_id: int | None = None
 
     @property
     def found(self) -> bool:
@@ -119,6 +122,17 @@ class ConsumeResult:
         if self.child is None or self.child.consumed_at is not None:
             return False
         return now - token.consumed_at <= grace
+
+
+@dataclass(frozen=True)
+class RefreshTokenWithOwner:
+    """A refresh token with its session and its user, read together
+    (:meth:`RefreshTokenStore.get_with_owner`); ``session`` or ``user`` is None when it
+    no longer exists."""
+
+    token: RefreshTokenRecord
+    session: SessionRecord | None
+    user: UserRecord | None
 
 
 @dataclass(frozen=True)

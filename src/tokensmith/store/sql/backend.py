@@ -14,7 +14,7 @@ visible in id order (the feed resumes by id); SQLite has one writer at a time an
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any, TypeVar
 
@@ -28,6 +28,7 @@ from ..records import (
     ConsumeResult,
     InviteRecord,
     RefreshTokenRecord,
+    RefreshTokenWithOwner,
     RevocationKind,
     RevocationRecord,
     SessionRecord,
@@ -98,6 +99,19 @@ _CONSUME = (
 _INSERT_TOKEN = refresh_tokens.insert()
 _INSERT_SESSION = sessions.insert()
 _INSERT_AUDIT = audit_events.insert()
+# a refresh reads its token, the token's session and its user in one statement
+_TOKEN_WITH_OWNER = (
+    sa.select(*refresh_tokens.c, *sessions.c, *users.c)
+    .select_from(
+        refresh_tokens.outerjoin(sessions, sessions.c.id == refresh_tokens.c.session_id).outerjoin(
+            users, users.c.id == refresh_tokens.c.user_id
+        )
+    )
+    .where(refresh_tokens.c.token_hash == _p("token_hash"))
+)
+_TOKEN_COLUMNS = tuple(c.name for c in refresh_tokens.c)
+_SESSION_COLUMNS = tuple(c.name for c in sessions.c)
+_USER_COLUMNS = tuple(c.name for c in users.c)
 
 
 def _values(record: Any) -> dict[str, Any]:
@@ -116,15 +130,19 @@ def _roles_out(value: str) -> tuple[str, ...]:
 
 
 def _user(row: Any) -> UserRecord:
+    return _user_of(row._mapping)
+
+
+def _user_of(m: Mapping[str, Any]) -> UserRecord:
     return UserRecord(
-        id=row.id,
-        username=row.username,
-        username_key=row.username_key,
-        password_hash=row.password_hash,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        roles=_roles_out(row.roles),
-        disabled_at=row.disabled_at,
+        id=m["id"],
+        username=m["username"],
+        username_key=m["username_key"],
+        password_hash=m["password_hash"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        roles=_roles_out(m["roles"]),
+        disabled_at=m["disabled_at"],
     )
 
 
@@ -205,33 +223,46 @@ class SqlUserStore(_Sql):
 
 
 def _session(row: Any) -> SessionRecord:
+    return _session_of(row._mapping)
+
+
+def _session_of(m: Mapping[str, Any]) -> SessionRecord:
     return SessionRecord(
-        id=row.id,
-        user_id=row.user_id,
-        client_id=row.client_id,
-        scope=row.scope,
-        created_at=row.created_at,
-        last_used_at=row.last_used_at,
-        expires_at=row.expires_at,
-        ip=row.ip,
-        user_agent=row.user_agent,
-        revoked_at=row.revoked_at,
-        revoked_reason=row.revoked_reason,
-        dpop_jkt=row.dpop_jkt,
+        id=m["id"],
+        user_id=m["user_id"],
+        client_id=m["client_id"],
+        scope=m["scope"],
+        created_at=m["created_at"],
+        last_used_at=m["last_used_at"],
+        expires_at=m["expires_at"],
+        ip=m["ip"],
+        user_agent=m["user_agent"],
+        revoked_at=m["revoked_at"],
+        revoked_reason=m["revoked_reason"],
+        dpop_jkt=m["dpop_jkt"],
     )
 
 
 class SqlSessionStore(_Sql):
     async def create(
-        self, session: SessionRecord, *, first_token: RefreshTokenRecord | None = None
-    ) -> None:
-        def run(conn: Connection) -> None:
+        self,
+        session: SessionRecord,
+        *,
+        first_token: RefreshTokenRecord | None = None,
+        audit: AuditRecord | None = None,
+    ) -> int | None:
+        audit_values = None if audit is None else _audit_values(audit)
+
+        def run(conn: Connection) -> int | None:
             conn.execute(_INSERT_SESSION, _values(session))
             if first_token is not None:
                 conn.execute(_INSERT_TOKEN, _values(first_token))
+            if audit_values is None:
+                return None
+            return _inserted_id(conn.execute(_INSERT_AUDIT, audit_values))
 
         try:
-            await self._db.write(run)
+            return await self._db.write(run)
         except IntegrityError as exc:
             raise DuplicateError(f"session {session.id!r} exists or its user does not") from exc
 
@@ -321,6 +352,20 @@ def _token(row: Any) -> RefreshTokenRecord:
     return _record(RefreshTokenRecord, row)
 
 
+def _token_with_owner(row: Any) -> RefreshTokenWithOwner:
+    values = tuple(row)
+    n_token, n_session = len(_TOKEN_COLUMNS), len(_SESSION_COLUMNS)
+    token = dict(zip(_TOKEN_COLUMNS, values[:n_token], strict=True))
+    session = dict(zip(_SESSION_COLUMNS, values[n_token : n_token + n_session], strict=True))
+    user = dict(zip(_USER_COLUMNS, values[n_token + n_session :], strict=True))
+    return RefreshTokenWithOwner(
+        token=RefreshTokenRecord(**{f.name: token[f.name] for f in fields(RefreshTokenRecord)}),
+        # outer joins: a session or user that is gone comes back as NULLs
+        session=None if session["id"] is None else _session_of(session),
+        user=None if user["id"] is None else _user_of(user),
+    )
+
+
 def _get_token(conn: Connection, token_hash: str) -> RefreshTokenRecord | None:
     row = conn.execute(_TOKEN_BY_HASH, {"token_hash": token_hash}).first()
     return None if row is None else _token(row)
@@ -344,9 +389,23 @@ class SqlRefreshTokenStore(_Sql):
     async def get(self, token_hash: str) -> RefreshTokenRecord | None:
         return await self._db.read(lambda conn: _get_token(conn, token_hash))
 
+    async def get_with_owner(self, token_hash: str) -> RefreshTokenWithOwner | None:
+        def run(conn: Connection) -> RefreshTokenWithOwner | None:
+            row = conn.execute(_TOKEN_WITH_OWNER, {"token_hash": token_hash}).first()
+            return None if row is None else _token_with_owner(row)
+
+        return await self._db.read(run)
+
     async def consume(
-        self, token_hash: str, now: float, *, child: RefreshTokenRecord | None = None
+        self,
+        token_hash: str,
+        now: float,
+        *,
+        child: RefreshTokenRecord | None = None,
+        audit: AuditRecord | None = None,
     ) -> ConsumeResult:
+        audit_values = None if audit is None else _audit_values(audit)
+
         def run(conn: Connection) -> ConsumeResult:
             # the one decision: a conditional UPDATE ... RETURNING; row locks (PostgreSQL)
             # or the single writer (SQLite) make exactly one caller get the row back
@@ -355,7 +414,10 @@ class SqlRefreshTokenStore(_Sql):
                 if child is not None:
                     conn.execute(_INSERT_TOKEN, _values(child))
                     conn.execute(_TOUCH_SESSION, {"b_id": child.session_id, "b_now": now})
-                return ConsumeResult(won=True, token=_token(won), child=child)
+                audit_id = None
+                if audit_values is not None:
+                    audit_id = _inserted_id(conn.execute(_INSERT_AUDIT, audit_values))
+                return ConsumeResult(won=True, token=_token(won), child=child, audit_id=audit_id)
             token = _get_token(conn, token_hash)
             if token is None:
                 return ConsumeResult(won=False, token=None)
@@ -455,25 +517,25 @@ def _audit(row: Any) -> AuditRecord:
     )
 
 
+def _audit_values(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "kind": record.kind,
+        "at": record.at,
+        "user_id": record.user_id,
+        "username": record.username,
+        "session_id": record.session_id,
+        "ip": record.ip,
+        "user_agent": record.user_agent,
+        "details": json.dumps(record.details, sort_keys=True, default=str),
+    }
+
+
 class SqlAuditStore(_Sql):
     async def append(self, record: AuditRecord) -> int:
-        details = json.dumps(record.details, sort_keys=True, default=str)
+        values = _audit_values(record)
 
         def run(conn: Connection) -> int:
-            result = conn.execute(
-                _INSERT_AUDIT,
-                {
-                    "kind": record.kind,
-                    "at": record.at,
-                    "user_id": record.user_id,
-                    "username": record.username,
-                    "session_id": record.session_id,
-                    "ip": record.ip,
-                    "user_agent": record.user_agent,
-                    "details": details,
-                },
-            )
-            return _inserted_id(result)
+            return _inserted_id(conn.execute(_INSERT_AUDIT, values))
 
         return await self._db.write(run)
 

@@ -19,9 +19,11 @@ a SQLAlchemy ``Connection``, run in one go.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import queue
+import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -48,38 +50,129 @@ class Runner(Protocol):
 
 
 class ThreadRunner:
+    """SQLite: a writer thread and ``readers`` reader threads, each with its own
+    connection for its lifetime (no pool checkout per operation), fed by two queues;
+    an operation hands its result back to the event loop with one ``call_soon_threadsafe``
+    (lighter than an executor future chained to an asyncio one)."""
+
     def __init__(self, engine: sa.Engine, *, readers: int = 4) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokensmith-db-w")
-        self._readers = ThreadPoolExecutor(
-            max_workers=readers, thread_name_prefix="tokensmith-db-r"
-        )
+        self._writes: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._reads: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._readers = readers
+        self._threads: list[threading.Thread] = []
         self._disposed = False
 
-    def _read(self, fn: Callable[[Connection], T]) -> T:
-        with self.engine.connect() as conn:
-            return fn(conn)
+    def _start(self) -> None:
+        """The threads, at the first operation (daemons: a runner nobody disposed of
+        does not keep the interpreter from exiting)."""
+        self._threads = [
+            threading.Thread(
+                target=self._serve, args=(self._writes, True), name="tokensmith-db-w", daemon=True
+            ),
+            *(
+                threading.Thread(
+                    target=self._serve,
+                    args=(self._reads, False),
+                    name=f"tokensmith-db-r_{i}",
+                    daemon=True,
+                )
+                for i in range(self._readers)
+            ),
+        ]
+        for thread in self._threads:
+            thread.start()
 
-    def _write(self, fn: Callable[[Connection], T]) -> T:
-        with self.engine.begin() as conn:
-            return fn(conn)
+    def _serve(self, jobs: queue.SimpleQueue[_Job | None], write: bool) -> None:
+        conn: Connection | None = None
+        try:
+            while (job := jobs.get()) is not None:
+                fn, future, loop = job
+                if future.cancelled():  # its caller stopped waiting before it started
+                    continue
+                try:
+                    if conn is None:
+                        conn = self.engine.connect()
+                    if write:
+                        with conn.begin():  # committed when fn returns, else rolled back
+                            result = fn(conn)
+                    else:
+                        try:
+                            result = fn(conn)
+                        finally:
+                            # ends SQLAlchemy's transaction; sqlite3 began none for reads
+                            conn.rollback()
+                except BaseException as exc:
+                    if conn is not None:  # a connection in doubt is not used again
+                        with contextlib.suppress(Exception):
+                            conn.close()
+                        conn = None
+                    _deliver(loop, _fail, future, exc)
+                else:
+                    _deliver(loop, _succeed, future, result)
+        finally:
+            if conn is not None:
+                conn.close()
+
+    async def _run(self, jobs: queue.SimpleQueue[_Job | None], fn: Callable[[Connection], T]) -> T:
+        if self._disposed:
+            raise RuntimeError("the store has been closed")
+        if not self._threads:
+            self._start()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        jobs.put((fn, future, loop))
+        result: T = await future
+        return result
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._readers, self._read, fn)
+        return await self._run(self._reads, fn)
 
     async def write(self, fn: Callable[[Connection], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._writer, self._write, fn)
+        return await self._run(self._writes, fn)
 
     async def dispose(self) -> None:
-        """Close the connections and stop the threads (idempotent)."""
+        """Finish the queued operations, close the connections and stop the threads
+        (idempotent)."""
         if self._disposed:
             return
         self._disposed = True
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._writer, self.engine.dispose)
-        self._writer.shutdown(wait=False)
-        self._readers.shutdown(wait=False)
+        if self._threads:
+            self._writes.put(None)
+            for _ in range(self._readers):
+                self._reads.put(None)
+            threads = self._threads
+
+            def join() -> None:
+                for thread in threads:
+                    thread.join()
+
+            await asyncio.to_thread(join)
+        await asyncio.to_thread(self.engine.dispose)
+
+
+_Job = tuple[Callable[[Connection], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+
+
+def _deliver(
+    loop: asyncio.AbstractEventLoop,
+    settle: Callable[[asyncio.Future[Any], Any], None],
+    future: asyncio.Future[Any],
+    value: Any,
+) -> None:
+    with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+        loop.call_soon_threadsafe(settle, future, value)
+
+
+def _succeed(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.cancelled():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.cancelled():
+        future.set_exception(exc)
 
 
 def connection_lost(exc: BaseException) -> bool:

@@ -71,11 +71,25 @@ class AuditLog:
         self.stored(record, await self._store.append(record))
 
     def stored(self, record: AuditRecord, record_id: int | None) -> None:
-        """Log ``record``, stored with the id ``record_id``."""
+        """Log ``record``, stored with the id ``record_id``. The log record carries the
+        event's kind as ``audit_event``; its message, the JSON line, is built only when
+        a handler formats it."""
         if not audit_logger.isEnabledFor(logging.INFO):
             return
         record = dataclasses.replace(record, id=record_id)
         line = {k: v for k, v in record.__dict__.items() if v is not None and k != "details"}
         line.update({k: v for k, v in record.details.items() if k not in line})
         line["event"] = line.pop("kind")
-        audit_logger.info(json.dumps(line, sort_keys=True, default=str))
+        audit_logger.info("%s", _Line(line), extra={"audit_event": record.kind})
+
+
+class _Line:
+    """An audit log line: JSON (sorted keys) once something formats it."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self._fields = fields
+
+    def __str__(self) -> str:
+        return json.dumps(self._fields, sort_keys=True, default=str)

@@ -45,15 +45,16 @@ def _token_response(
     """The login/refresh answer; in cookie mode (of ``client``, None: the first-party
     client) the refresh token goes only in the client's cookie. ``token_type`` is
     ``DPoP`` for tokens bound to the request's DPoP key."""
-    body = TokenResponse(
-        access_token=pair.access_token,
-        token_type=pair.token_type,
-        expires_in=pair.expires_in,
-        refresh_token=pair.refresh_token,
-        refresh_expires_in=pair.refresh_expires_in,
-    )
+    # TokenResponse's members, in its order (it documents the answer in the OpenAPI)
+    body = {
+        "access_token": pair.access_token,
+        "token_type": pair.token_type,
+        "expires_in": pair.expires_in,
+        "refresh_token": pair.refresh_token,
+        "refresh_expires_in": pair.refresh_expires_in,
+    }
     return cookies.token_answer(
-        body.model_dump(exclude_none=True),
+        body,
         cookie=cookie,
         client=client,
         headers={**NO_STORE, **dpop_headers(request)},

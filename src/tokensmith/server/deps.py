@@ -51,12 +51,11 @@ def bearer_token(request: Request) -> str:
 
 def dpop_request(request: Request) -> DPoPRequest:
     """The request's ``DPoP`` headers, method and public URL (RFC 9449 §4.3: ``htu`` is
-    compared with the issuer URL plus the path, never with the request's ``Host``)."""
-    return DPoPRequest(
-        proofs=tuple(request.headers.getlist("dpop")),
-        method=request.method,
-        url=settings_of(request).issuer_url.rstrip("/") + request.url.path,
-    )
+    compared with the issuer URL plus the path, never with the request's ``Host``).
+    Without a ``DPoP`` header the URL is left empty: only a proof's check reads it."""
+    proofs = tuple(request.headers.getlist("dpop"))
+    url = settings_of(request).issuer_url.rstrip("/") + request.url.path if proofs else ""
+    return DPoPRequest(proofs=proofs, method=request.method, url=url)
 
 
 def dpop_headers(request: Request) -> dict[str, str]:

@@ -79,14 +79,25 @@ class ServerMetrics:
             "tokensmith_audit_events", "audit events by kind", ["event"], registry=r
         )
         self._handler = _AuditCounter(self)
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
         """One HTTP request (the access log calls this): by route template, never by
         path."""
         route = getattr(scope.get("route"), "path", None) or "unmatched"
         method = scope["method"] if scope["method"] in _METHODS else "other"
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route, method).observe(seconds)
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            # few label sets (route templates, not paths), so kept: labels() costs more
+            # than the counting itself
+            children = (
+                self.requests.labels(route, method, str(status)),
+                self.latency.labels(route, method),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def count(self, event: str) -> None:
         self.audit_events.labels(event).inc()
@@ -128,10 +139,12 @@ class _AuditCounter(logging.Handler):
         self.metrics = metrics
 
     def emit(self, record: logging.LogRecord) -> None:
-        try:
-            event = json.loads(record.getMessage()).get("event")
-        except (ValueError, AttributeError):
-            return
+        event = getattr(record, "audit_event", None)  # set by the issuer's audit log
+        if event is None:
+            try:
+                event = json.loads(record.getMessage()).get("event")
+            except (ValueError, AttributeError):
+                return
         if isinstance(event, str) and len(event) <= 64:
             self.metrics.count(event)
 

@@ -77,7 +77,9 @@ def _yield_to_the_loop(niceness: int) -> None:
 
 class Passwords:
     """Async front of a :class:`PasswordHasher`: at most ``workers`` hashes at once, in
-    threads; callers beyond that wait on a semaphore (never on the loop)."""
+    ``workers`` threads; another ``workers`` wait in the threads' queue, so a thread
+    that finishes a hash starts the next at once (without waiting for the event loop to
+    hand it one); callers beyond that wait on a semaphore (never on the loop)."""
 
     def __init__(self, hasher: PasswordHasher, *, workers: int, niceness: int = 0) -> None:
         if workers < 1:
@@ -89,7 +91,7 @@ class Passwords:
             initializer=_yield_to_the_loop,
             initargs=(niceness,),
         )
-        self._slots = asyncio.Semaphore(workers)
+        self._slots = asyncio.Semaphore(2 * workers)  # running + queued (see above)
         self._dummy_hash: str | None = None
 
     async def _run(self, fn: object, *args: str) -> object:

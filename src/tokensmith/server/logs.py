@@ -114,20 +114,25 @@ class AccessLog:
             seconds = time.perf_counter() - start
             if self.observe is not None:
                 self.observe(scope, status or 500, seconds)
-            client = scope.get("client")
-            access_log.info(
-                "%s %s %s",
-                scope["method"],
-                scope["path"],
-                status or 500,
-                extra={
-                    "fields": {
-                        "event": "http",
-                        "method": scope["method"],
-                        "path": scope["path"][:256],
-                        "status": status or 500,
-                        "ms": round(seconds * 1000, 2),
-                        "client": client[0] if client else None,
-                    }
-                },
-            )
+            if access_log.isEnabledFor(logging.INFO):
+                _log_request(scope, status or 500, seconds)
+
+
+def _log_request(scope: Scope, status: int, seconds: float) -> None:
+    client = scope.get("client")
+    access_log.info(
+        "%s %s %s",
+        scope["method"],
+        scope["path"],
+        status,
+        extra={
+            "fields": {
+                "event": "http",
+                "method": scope["method"],
+                "path": scope["path"][:256],
+                "status": status,
+                "ms": round(seconds * 1000, 2),
+                "client": client[0] if client else None,
+            }
+        },
+    )

@@ -34,7 +34,7 @@ from tokensmith.store.records import DPOP_MODES
 from .accounts import clean_text
 from .audit import AuditLog
 from .client_auth import AUTH_METHODS, ClientAuthenticator, PresentedClient, RemoteKeySets
-from .config import DAY, IssuerConfig
+from .config import DAY, PAGES_CLIENT_ID, IssuerConfig
 from .dpop import DPoPBinder, DPoPRequest, bind, bound_jkt, token_type
 from .errors import AuthError, OAuthError
 from .keys import KeyRing
@@ -47,6 +47,7 @@ __all__ = [
     "CLIENT_GRANTS",
     "GRANT_CLIENT_CREDENTIALS",
     "GRANT_TOKEN_EXCHANGE",
+    "PAGES_CLIENT",
     "REGISTRABLE_GRANTS",
     "ClientInfo",
     "Clients",
@@ -74,6 +75,23 @@ _AUDIENCE: Final = re.compile(r"[\x21-\x7e]{1,512}")
 _DENY_MARGIN: Final = 60
 _NO_CONTEXT: Final = RequestContext()
 _MAX_TTL: Final = DAY
+
+#: The built-in login client of the server's own web pages (``PAGES_CLIENT_ID``): public,
+#: grant ``refresh_token``, always in cookie mode, the server's signing key, access-token
+#: lifetime and audience (its tokens open ``/userinfo``, ``/auth/sessions`` and the admin
+#: API, like the first-party client's). It is not in the registry: :meth:`Clients.create`
+#: refuses its id, and the admin API neither lists nor changes it. The server adds what
+#: HTTP decides: only its own origin may use it (docs/web.md).
+PAGES_CLIENT: Final = ClientRecord(
+    client_id=PAGES_CLIENT_ID,
+    name=PAGES_CLIENT_ID,
+    auth_method="none",
+    created_at=0.0,
+    updated_at=0.0,
+    grant_types=(GRANT_REFRESH,),
+    cookie_mode=True,
+    dpop="optional",
+)
 
 
 @dataclass(frozen=True)
@@ -250,6 +268,11 @@ class Clients:
             raise _bad("the name (client_id) must be 1-64 of A-Z a-z 0-9 . _ : - and not a UUID")
         if client_id == self.config.first_party_client_id:
             raise AuthError("client_exists", f"{client_id!r} is the built-in first-party client")
+        if client_id.casefold() == PAGES_CLIENT_ID:
+            # any case: an id that reads like the pages' own in the audit log is refused too
+            raise AuthError(
+                "client_exists", f"{PAGES_CLIENT_ID!r} is the built-in client of the web pages"
+            )
         if auth_method not in AUTH_METHODS:
             raise _bad(f"auth method must be one of {', '.join(AUTH_METHODS)}")
         dpop_mode = next((m for m in DPOP_MODES if m == dpop), None)
@@ -349,8 +372,11 @@ class Clients:
 
     async def login_client(self, client_id: object) -> ClientRecord:
         """A registered client whose users log in at ``/auth/login`` (public, grant
-        ``refresh_token``, enabled). Errors: OAuthError invalid_client (unknown,
-        disabled, confidential), unauthorized_client (no refresh_token grant)."""
+        ``refresh_token``, enabled), or the web pages' built-in :data:`PAGES_CLIENT`.
+        Errors: OAuthError invalid_client (unknown, disabled, confidential),
+        unauthorized_client (no refresh_token grant)."""
+        if client_id == PAGES_CLIENT_ID:
+            return PAGES_CLIENT
         clean = clean_text(client_id, 64)
         client = None if clean is None else await self._stores.clients.get(clean)
         if client is None or client.disabled or not client.public:

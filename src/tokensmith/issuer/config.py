@@ -19,6 +19,7 @@ from tokensmith.store.records import DPOP_MODES, DPoPMode
 
 __all__ = [
     "DAY",
+    "PAGES_CLIENT_ID",
     "RESERVED_CLAIMS",
     "Argon2Params",
     "DPoPConfig",
@@ -28,6 +29,11 @@ __all__ = [
 ]
 
 DAY = 86_400
+
+#: the built-in login client of the server's own web pages (docs/web.md): public, grant
+#: ``refresh_token``, always in cookie mode, never in the client registry (it cannot be
+#: registered, changed or disabled, and the first-party client may not take its id)
+PAGES_CLIENT_ID = "tokensmith-pages"
 
 #: claims the issuer sets itself; ``extra_claims`` may not override them
 RESERVED_CLAIMS = frozenset(
@@ -182,7 +188,8 @@ class IssuerConfig:
       than the event loop's (Linux; 0 leaves it equal), so a login flood does not slow
       every other request.
     - ``rate_limits``: see :class:`RateLimits`.
-    - ``first_party_client_id``: the built-in public client of ``/auth/login`` sessions.
+    - ``first_party_client_id``: the built-in public client of ``/auth/login`` sessions
+      (any id but :data:`PAGES_CLIENT_ID`, which the web pages' client holds).
     - ``default_scope``: ``scope`` of first-party tokens (empty: no ``scope`` claim).
     - ``extra_claims``: static claims added to every access token (not the reserved ones).
     - ``setup_token_ttl``: lifetime of the one-time first-admin setup token.
@@ -270,6 +277,11 @@ class IssuerConfig:
             raise ValueError("username_max must be between 1 and 256")
         if not self.first_party_client_id:
             raise ValueError("first_party_client_id must not be empty")
+        if self.first_party_client_id.casefold() == PAGES_CLIENT_ID:
+            raise ValueError(
+                f"first_party_client_id may not be {PAGES_CLIENT_ID!r}: the web pages' "
+                "built-in client has that id"
+            )
         reserved = RESERVED_CLAIMS.intersection(self.extra_claims)
         if reserved:
             raise ValueError(f"extra_claims may not set {', '.join(sorted(reserved))}")

@@ -595,6 +595,7 @@ class Issuer:
             session_id=session.id,
             ip=ctx.ip,
             user_agent=ctx.user_agent,
+            client_id=session.client_id,
             grace_retry=False,
         )
         result = await self._stores.refresh_tokens.consume(
@@ -615,6 +616,7 @@ class Issuer:
                 session_id=session.id,
                 ip=ctx.ip,
                 user_agent=ctx.user_agent,
+                client_id=session.client_id,
                 grace_retry=True,
             )
         else:
@@ -698,6 +700,7 @@ class Issuer:
                 session_id=session.id,
                 ip=ctx.ip,
                 user_agent=ctx.user_agent,
+                client_id=session.client_id,
             )
 
     async def _end_all(self, user_id: str, *, reason: str) -> int:

@@ -220,7 +220,8 @@ class Settings(BaseSettings):
     # HTTP
     cookie_mode: bool = Field(
         False,
-        description="Refresh token only in a __Host- cookie (SPAs), with CSRF protection.",
+        description="Cookie mode of the first-party client: its refresh token only in a "
+        "__Host- cookie (SPAs), with CSRF protection. The web pages need no setting.",
     )
     allowed_origins: StrList = Field(
         default_factory=list,
@@ -388,12 +389,22 @@ class Settings(BaseSettings):
         return tuple(self.audience) or (self.issuer_url,)
 
     @property
+    def own_origin(self) -> str:
+        """The issuer's origin: where the server's own web pages are served from, and the
+        only origin their built-in client accepts (whatever ``allowed_origins`` says)."""
+        parsed = urllib.parse.urlsplit(self.issuer_url)
+        netloc = parsed.netloc.lower()
+        default_port = {"http": ":80", "https": ":443"}[parsed.scheme]
+        if netloc.endswith(default_port):  # browsers leave the default port out of Origin
+            netloc = netloc.removesuffix(default_port)
+        return f"{parsed.scheme}://{netloc}"
+
+    @property
     def origins(self) -> tuple[str, ...]:
         """Origins allowed for cookie mode: the configured list, else the issuer's origin."""
         if self.allowed_origins:
             return tuple(self.allowed_origins)
-        parsed = urllib.parse.urlsplit(self.issuer_url)
-        return (f"{parsed.scheme}://{parsed.netloc}".lower(),)
+        return (self.own_origin,)
 
     @property
     def master_key_file(self) -> Path:

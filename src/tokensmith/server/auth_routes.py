@@ -84,15 +84,15 @@ async def setup(body: SetupRequest, request: Request) -> UserResponse:
 
 @router.post("/auth/login", response_model=TokenResponse, response_model_exclude_none=True)
 async def login(body: LoginRequest, request: Request) -> JSONResponse:
-    """Check the password and start a session of the first-party client, or of the
-    registered login client ``client_id`` (public, grant ``refresh_token``). With a
-    ``DPoP`` proof header (RFC 9449) the tokens are bound to its key (``token_type:
-    DPoP``)."""
-    settings = settings_of(request)
+    """Check the password and start a session of the first-party client, of the
+    registered login client ``client_id`` (public, grant ``refresh_token``), or of the
+    web pages' built-in client ``tokensmith-pages`` (always cookie mode, only from the
+    server's own origin). With a ``DPoP`` proof header (RFC 9449) the tokens are bound to
+    its key (``token_type: DPoP``)."""
     client = cookies.registered(request, body.client_id)
     cookie = await cookies.cookie_mode_of(request, client)
     if cookie:
-        cookies.check_origin(request, settings.origins, required=False)
+        cookies.check_login_origin(request, client)
     pair = await issuer_of(request).login(
         username=body.username,
         password=body.password,
@@ -118,7 +118,7 @@ async def refresh(request: Request, body: RefreshRequest | None = None) -> JSONR
             raise AuthError(
                 "invalid_request", "cookie mode: the refresh token travels only in the cookie"
             )
-        token = cookies.refresh_cookie(request, settings.origins, client)
+        token = cookies.refresh_cookie(request, cookies.allowed_origins(request, client), client)
     else:
         if body is None or body.refresh_token is None:
             raise AuthError("invalid_request", "refresh_token is required")
@@ -136,14 +136,13 @@ async def refresh(request: Request, body: RefreshRequest | None = None) -> JSONR
 async def logout(request: Request, body: RefreshRequest | None = None) -> Response:
     """End this session: by refresh token (body, or the cookie in cookie mode) or by the
     access token's session."""
-    settings = settings_of(request)
     issuer = issuer_of(request)
     ctx = context(request)
     response = Response(status_code=204, headers=NO_STORE)
     client = cookies.registered(request, None if body is None else body.client_id)
     cookie = await cookies.cookie_mode_of(request, client)
     if cookie and cookies.cookie_names(client)[0] in request.cookies:
-        token = cookies.refresh_cookie(request, settings.origins, client)
+        token = cookies.refresh_cookie(request, cookies.allowed_origins(request, client), client)
         await issuer.logout(refresh_token=token, ctx=ctx)
     elif body is not None and body.refresh_token is not None:
         if cookie:
@@ -167,6 +166,10 @@ async def logout_all(request: Request) -> JSONResponse:
     response = JSONResponse({"revoked": count}, headers=NO_STORE)
     if settings_of(request).cookie_mode:
         cookies.clear_session_cookies(response)
+    # and the cookies of the token's own client (the web pages', a login client's)
+    client = cookies.registered(request, claims.client_id)
+    if client is not None and await cookies.cookie_mode_of(request, client):
+        cookies.clear_session_cookies(response, client)
     return response
 
 

@@ -6,16 +6,26 @@ Used by :func:`tokensmith.server.app.create_app` and by the operator commands (`
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
-from ..issuer.config import Argon2Params, DPoPConfig, IssuerConfig, RateLimitRule, RateLimits
+from ..issuer.config import (
+    PAGES_CLIENT_ID,
+    Argon2Params,
+    DPoPConfig,
+    IssuerConfig,
+    RateLimitRule,
+    RateLimits,
+)
 from ..issuer.service import Issuer
 from ..settings import Settings, SettingsError
 from ..store import Stores, open_stores, with_redis
 from .clock import make_clock
 from .master_key import resolve_master_key
 from .remote_keys import HttpRemoteKeySets
+
+log = logging.getLogger("tokensmith.server")
 
 
 def issuer_config(settings: Settings) -> IssuerConfig:
@@ -118,6 +128,15 @@ async def open_issuer(settings: Settings) -> tuple[Issuer, Stores]:
     except BaseException:
         await stores.close()
         raise
+    if await stores.clients.get(PAGES_CLIENT_ID) is not None:
+        # registered before the id was reserved: logins and refreshes with this id are the
+        # web pages' built-in client's now, whatever the stored client says
+        log.warning(
+            "a registered client has the id %r, which the web pages' built-in client now "
+            "holds: its logins and refreshes are the pages' (cookie mode, this server's "
+            "origin only); register the app again under another name and disable this one",
+            PAGES_CLIENT_ID,
+        )
     return issuer, stores
 
 

@@ -12,6 +12,12 @@ Cookie mode belongs to a client (docs/cookie-mode.md): the first-party client's 
 (public, grant ``refresh_token``) has its own ``cookie_mode`` and its own pair of cookies,
 ``__Host-tokensmith-refresh-<client_id>`` and ``__Host-tokensmith-csrf-<client_id>``
 (``:`` written ``~``), so two apps' sessions in one browser never overwrite each other.
+
+The server's own web pages sign in as the built-in login client ``tokensmith-pages``
+(:data:`~tokensmith.issuer.config.PAGES_CLIENT_ID`), always in cookie mode whatever the
+settings, with its own pair ``__Host-tokensmith-refresh-tokensmith-pages`` /
+``__Host-tokensmith-csrf-tokensmith-pages``; its one allowed origin is the server's own
+(the issuer's), not ``allowed_origins``, and its logins must carry that ``Origin``.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
+from ..issuer.config import PAGES_CLIENT_ID
 from ..issuer.errors import AuthError, OAuthError
 from .deps import issuer_of, settings_of
 
@@ -45,11 +52,29 @@ async def cookie_mode_of(request: Request, client: str | None) -> bool:
     is not (the issuer refuses it with its own error)."""
     if client is None:
         return settings_of(request).cookie_mode
+    if client == PAGES_CLIENT_ID:
+        return True
     try:
         info = await issuer_of(request).clients.get(client_id=client)
     except AuthError:
         return False
     return info.cookie_mode and info.public and not info.disabled
+
+
+def allowed_origins(request: Request, client: str | None) -> tuple[str, ...]:
+    """The origins whose pages may use ``client``'s cookies: the server's own for the web
+    pages' client, ``allowed_origins`` (by default the server's own) for the others."""
+    settings = settings_of(request)
+    if client == PAGES_CLIENT_ID:
+        return (settings.own_origin,)
+    return settings.origins
+
+
+def check_login_origin(request: Request, client: str | None) -> None:
+    """A cookie-mode login must come from an allowed ``Origin`` when it names one; the
+    web pages' client always needs one (only a browser on the server's own pages uses it,
+    and browsers send ``Origin`` with every POST)."""
+    check_origin(request, allowed_origins(request, client), required=client == PAGES_CLIENT_ID)
 
 
 def cookie_names(client: str | None) -> tuple[str, str]:

@@ -140,7 +140,9 @@ async def token(request: Request) -> JSONResponse:
             raise OAuthError(
                 "invalid_request", "cookie mode: the refresh token travels only in the cookie"
             )
-        refresh_token = cookies.refresh_cookie(request, settings.origins, client)
+        refresh_token = cookies.refresh_cookie(
+            request, cookies.allowed_origins(request, client), client
+        )
     if not refresh_token:
         raise OAuthError("invalid_request", "refresh_token is required")
     scope = form.get("scope")

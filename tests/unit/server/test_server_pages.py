@@ -40,7 +40,7 @@ STRICT_CSP = {
 
 
 def _client(tmp_path: Path, **settings: Any) -> TestClient:
-    values: dict[str, Any] = {"data_dir": tmp_path, "cookie_mode": True, **settings}
+    values: dict[str, Any] = {"data_dir": tmp_path, **settings}
     return TestClient(create_app(Settings(**values)))
 
 
@@ -148,10 +148,32 @@ def test_signup_follows_the_registration_setting(tmp_path: Path) -> None:
     assert "<form" not in closed
 
 
-def test_pages_without_cookie_mode_say_how_to_turn_it_on(tmp_path: Path) -> None:
-    html = _client(tmp_path, cookie_mode=False).get("/signin").text
-    assert "TOKENSMITH_COOKIE_MODE=true" in html
-    assert "TOKENSMITH_COOKIE_MODE" not in _client(tmp_path / "on").get("/signin").text
+def _body_data(html: str) -> dict[str, str]:
+    found = re.search(r"<body ([^>]*)>", html)
+    assert found is not None
+    return dict(re.findall(r'data-([a-z-]+)="([^"]*)"', found.group(1)))
+
+
+@pytest.mark.parametrize("cookie_mode", [False, True], ids=["default", "cookie-mode"])
+def test_pages_name_their_built_in_client_and_need_no_setting(
+    tmp_path: Path, cookie_mode: bool
+) -> None:
+    """Regression: with the default settings every page said "These pages need cookie
+    mode" and signing in did not work. The pages' client is in cookie mode whatever
+    TOKENSMITH_COOKIE_MODE says, so no page asks for a setting; the scripts learn the
+    client, its CSRF cookie and the one origin it accepts from data-* attributes."""
+    client = _client(tmp_path, cookie_mode=cookie_mode, issuer="https://id.example:443/")
+    for path in PAGES:
+        html = client.get(path).text
+        assert "TOKENSMITH_COOKIE_MODE" not in html, path
+        assert "need cookie mode" not in html, path
+        assert _body_data(html) == {
+            "client-id": "tokensmith-pages",
+            "csrf-cookie": "__Host-tokensmith-csrf-tokensmith-pages",
+            "origin": "https://id.example",  # as browsers write it: no default port
+        }, path
+        # the notice for a wrong address or an insecure page is the script's, hidden here
+        assert re.search(r'data-bind="setup-notice" hidden', html), path
 
 
 def test_home_leads_to_the_account_page(tmp_path: Path) -> None:

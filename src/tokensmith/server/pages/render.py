@@ -15,6 +15,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from ... import __version__
+from ...issuer.config import PAGES_CLIENT_ID
+from ..cookies import cookie_names
 from ..deps import settings_of
 from ..errors import NO_STORE
 from . import present_page_modules
@@ -46,8 +48,10 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     """``template`` rendered with ``title``, ``context`` and the layout's own values:
-    ``script`` (the page's module under ``static/js/``), ``cookie_mode``, ``path`` (for the
-    current nav item), ``page_modules`` (which page modules exist) and ``static()``."""
+    ``script`` (the page's module under ``static/js/``), ``path`` (for the current nav
+    item), ``page_modules`` (which page modules exist), ``static()``, and for the scripts
+    the web pages' client: its ``client_id``, its CSRF cookie's name and the one origin
+    it accepts (the server's own)."""
     settings = settings_of(request)
     html = (
         environment()
@@ -56,7 +60,9 @@ def render(
             title=title,
             script=script,
             path=request.url.path,
-            cookie_mode=settings.cookie_mode,
+            pages_client=PAGES_CLIENT_ID,
+            csrf_cookie=cookie_names(PAGES_CLIENT_ID)[1],
+            own_origin=settings.own_origin,
             **context,
         )
     )

@@ -12,6 +12,11 @@ const error = bound("error");
 const status = bound("status");
 const rows = bound("sessions");
 
+// Which app holds a session: these pages (their built-in client), the first-party API
+// client, or a registered login client by its id.
+const PAGES_CLIENT = document.body.dataset.clientId;
+const appName = (clientId) => (clientId === PAGES_CLIENT ? "These pages" : clientId);
+
 function row(item) {
   const tr = document.createElement("tr");
   tr.dataset.session = item.id;
@@ -44,6 +49,7 @@ function row(item) {
   action.append(button);
   tr.append(
     deviceCell,
+    textCell(appName(item.client_id), "App"),
     textCell(item.ip ?? "unknown", "Address"),
     timeCell(item.created_at, "Signed in"),
     timeCell(item.last_used_at, "Last used"),

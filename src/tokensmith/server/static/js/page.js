@@ -2,6 +2,33 @@
 
 import * as session from "./session.js";
 
+/** The words for why signing in cannot work at this address, or "" when it can. The
+ *  pages' session cookies are __Host- cookies (Secure) of the server's own origin, which
+ *  the server sends as data-origin; it refuses sign-ins from any other origin. */
+export function setupProblem(expected = document.body.dataset.origin) {
+  if (expected && location.origin !== expected) {
+    return (
+      `These pages sign in only at ${expected}, the server's own address (its issuer URL). ` +
+      "Open them there, or start the server with TOKENSMITH_ISSUER set to the address you use."
+    );
+  }
+  if (!window.isSecureContext) {
+    return (
+      "Signing in needs a secure connection: serve these pages over https " +
+      "(browsers treat only http://localhost and http://127.0.0.1 as secure without it)."
+    );
+  }
+  return "";
+}
+
+function showSetupProblem() {
+  const problem = setupProblem();
+  const notice = bound("setup-notice");
+  if (!problem || !notice) return;
+  bound("setup-notice-text", notice).textContent = problem;
+  notice.hidden = false;
+}
+
 /** The first element with data-bind="name". */
 export function bound(name, root = document) {
   return root.querySelector(`[data-bind="${name}"]`);
@@ -63,6 +90,8 @@ export function goToSignIn(reason) {
   params.set("next", location.pathname);
   location.assign(`/signin?${params}`);
 }
+
+showSetupProblem();
 
 function wireSignOut() {
   for (const button of document.querySelectorAll('[data-action="sign-out"]')) {

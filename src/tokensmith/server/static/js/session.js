@@ -1,11 +1,14 @@
 // The signed-in session of this page, in cookie mode (docs/web.md).
 //
+// The pages sign in as the server's built-in client for them (its client_id is in the
+// page's data-client-id), which is always in cookie mode with its own pair of cookies.
 // The access token lives in this module's variables only: never in storage, a cookie or
 // a URL. The refresh token is an HttpOnly cookie that script cannot read; refreshing
 // sends the CSRF token (double submit) in X-CSRF-Token. After a reload the page has no
 // access token and calls restore(), which refreshes through the cookie.
 
-const CSRF_COOKIE = "__Host-tokensmith-csrf";
+const CLIENT_ID = document.body.dataset.clientId;
+const CSRF_COOKIE = document.body.dataset.csrfCookie;
 const MIN_DELAY_MS = 5000;
 const RETRY_MS = 10000;
 
@@ -114,7 +117,7 @@ export async function postJSON(path, body) {
 
 /** Sign in with a password; throws ApiError (invalid_credentials, rate_limited, ...). */
 export async function signIn(username, password) {
-  accept(await postJSON("/auth/login", { username, password }));
+  accept(await postJSON("/auth/login", { username, password, client_id: CLIENT_ID }));
 }
 
 async function refreshOnce() {
@@ -127,7 +130,8 @@ async function refreshOnce() {
   try {
     response = await fetch("/auth/refresh", {
       method: "POST",
-      headers: { "X-CSRF-Token": csrf },
+      headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
+      body: JSON.stringify({ client_id: CLIENT_ID }),
       credentials: "same-origin",
       cache: "no-store",
     });
@@ -203,11 +207,16 @@ export async function api(path, { method = "GET", body } = {}) {
 /** End this session (the cookie's) on the server and here. */
 export async function signOut() {
   const csrf = csrfFromCookie() ?? csrfToken;
-  const headers = {};
+  const headers = { "Content-Type": "application/json" };
   if (csrf) headers["X-CSRF-Token"] = csrf;
   if (accessToken) headers.Authorization = `Bearer ${accessToken}`;
   try {
-    await fetch("/auth/logout", { method: "POST", headers, credentials: "same-origin" });
+    await fetch("/auth/logout", {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ client_id: CLIENT_ID }),
+      credentials: "same-origin",
+    });
   } catch {
     // signed out here anyway; the server session ends at its idle timeout
   } finally {

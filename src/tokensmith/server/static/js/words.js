@@ -20,7 +20,7 @@ const MESSAGES = {
   registration_closed: "Registration is closed on this server.",
   invite_required: "That invite code is unknown, used or expired.",
   origin_not_allowed:
-    "This page's address may not use the session cookie (add it to TOKENSMITH_ALLOWED_ORIGINS).",
+    "Signing in works only at the server's own address (its issuer URL): open the pages there.",
   csrf_failed: "Your session could not be confirmed. Sign in again.",
   invalid_grant: "Your session has ended. Sign in again.",
   no_session: "You are not signed in.",

@@ -4,12 +4,16 @@
   (Debian's ``chromium``; never a downloaded build). Without it, or without the
   ``playwright`` package, the tests skip with the reason, and fail when
   ``TOKENSMITH_REQUIRE_SERVICES=1`` (CI), like the PostgreSQL/Redis tests.
-- ``web_server``: one ``tokensmith serve`` per test session (per xdist worker), in cookie
-  mode, with a 30 s access-token lifetime and 3 failed sign-ins per account before
-  back-off. Its origin is
-  ``http://127.0.0.1:PORT``: Chromium treats 127.0.0.1 as a secure context, so it keeps
-  the ``__Host-``/``Secure`` cookies over http. Time moves with ``web_server.advance()``
-  (the server's test clock file) and ``page.clock`` (the page's timers).
+- ``default_server``: one ``tokensmith serve`` per package run (per xdist worker) with
+  the **default settings** (no cookie mode, no origins, no issuer: it is
+  ``http://127.0.0.1:PORT``), as ``make run`` starts it; only the harness's own data dir,
+  test clock file and quick argon2 parameters are set. The main flow runs against it.
+- ``web_server``: another, also without cookie mode, with a 30 s access-token lifetime
+  and 3 failed sign-ins per account before back-off, for the tests that need those.
+- Their origin is ``http://127.0.0.1:PORT``: Chromium treats 127.0.0.1 as a secure
+  context, so it keeps the ``__Host-``/``Secure`` cookies over http. Time moves with
+  ``server.advance()`` (the server's test clock file) and ``page.clock`` (the page's
+  timers).
 - ``new_page()``: a page in a fresh browser context (its own cookie jar), phone-sized or
   not; ``sign_up(server, name)`` makes an account through the API; ``sign_in(page, ...)``
   signs in through the page; ``shot(page, name)`` saves a screenshot to ``artifacts/``.
@@ -32,6 +36,7 @@ from services import unavailable
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 ACCESS_TTL = 30
+DEFAULT_ACCESS_TTL = 900  # the access_ttl setting's default
 ACCOUNT_LIMIT = 3
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1100, "height": 800}
@@ -72,12 +77,20 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="package")
+def default_server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Server]:
+    server = Server(tmp_path_factory.mktemp("default") / "data", {})
+    del server.env["TOKENSMITH_ISSUER"]  # the default: http://HOST:PORT
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="package")
 def web_server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("web")
     server = Server(
         base / "data",
         {
-            "TOKENSMITH_COOKIE_MODE": "true",
             "TOKENSMITH_ACCESS_TTL": str(ACCESS_TTL),
             "TOKENSMITH_RATE_ACCOUNT_LIMIT": str(ACCOUNT_LIMIT),
         },

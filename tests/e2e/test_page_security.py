@@ -15,25 +15,31 @@ from integration.server_process import Server
 
 from .conftest import sign_in, sign_up, unique
 
+# It names the pages' client (tokensmith-pages) the way the pages do, in a JSON body;
+# the forms and the no-cors fetch can only send it as text/plain (the classic JSON CSRF
+# shape), which the server does not read as JSON.
 ATTACK = """<!doctype html>
 <title>attacker</title>
-<form id="forged" method="post" action="TARGET/auth/refresh"></form>
+<form id="forged" method="post" action="TARGET/auth/refresh" enctype="text/plain">
+<input type="hidden" name='{"client_id":"tokensmith-pages","x":"' value='"}'>
+</form>
 <script>
 const target = "TARGET";
+const body = JSON.stringify({ client_id: "tokensmith-pages" });
 window.results = (async () => {
-  const found = document.cookie.match(/__Host-tokensmith-csrf=([^;]+)/);
+  const found = document.cookie.match(/__Host-tokensmith-csrf-tokensmith-pages=([^;]+)/);
   const out = { csrfVisible: found !== null };
   try {
     const r = await fetch(target + "/auth/refresh", {
-      method: "POST", credentials: "include",
-      headers: { "X-CSRF-Token": found ? found[1] : "guess" },
+      method: "POST", credentials: "include", body,
+      headers: { "X-CSRF-Token": found ? found[1] : "guess", "Content-Type": "application/json" },
     });
     out.cors = { status: r.status, body: await r.text() };
   } catch (e) {
     out.cors = "blocked";
   }
   const r = await fetch(target + "/auth/refresh", {
-    method: "POST", credentials: "include", mode: "no-cors",
+    method: "POST", credentials: "include", mode: "no-cors", body,
   });
   out.noCors = { type: r.type, status: r.status };
   return out;

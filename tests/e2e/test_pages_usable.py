@@ -218,7 +218,7 @@ def test_sign_up_by_invitation_needs_a_valid_invite_code(
 ) -> None:
     server = Server(
         tmp_path / "data",
-        {"TOKENSMITH_COOKIE_MODE": "true", "TOKENSMITH_REGISTRATION": "invite"},
+        {"TOKENSMITH_REGISTRATION": "invite"},
     )
     server.start()
     try:

@@ -121,7 +121,9 @@ class BearerAuthMiddleware:
                 await send_challenge(send, answer)
             return
         scope["auth"] = verified
-        nonce = self.verifier.dpop_nonce() if verified.jkt is not None else None
+        # (a bound token carries cnf: the common, unbound one skips the jkt lookup)
+        bound = "cnf" in verified.claims and verified.jkt is not None
+        nonce = self.verifier.dpop_nonce() if bound else None
         if nonce is None or kind != "http":
             await self.app(scope, receive, send)
             return

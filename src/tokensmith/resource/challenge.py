@@ -137,9 +137,10 @@ def credentials(authorization: str | None) -> tuple[str, str]:
     """The scheme (``"bearer"`` or ``"dpop"``) and token of an ``Authorization`` header;
     raises :class:`MissingTokenError` (no header, or another scheme) or
     :class:`InvalidRequestError` (a malformed one)."""
-    if authorization is None or not authorization.strip():
+    value = authorization.strip() if authorization is not None else ""
+    if not value:
         raise MissingTokenError("no bearer or DPoP token")
-    scheme, _, token = authorization.strip().partition(" ")
+    scheme, _, token = value.partition(" ")
     scheme = scheme.lower()
     if scheme not in ("bearer", "dpop"):
         raise MissingTokenError("no bearer or DPoP token (another authorization scheme)")

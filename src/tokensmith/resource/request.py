@@ -73,14 +73,44 @@ def asgi_parts(scope: Any) -> RequestParts:
     if host is None and scope.get("server"):
         server_host, port = scope["server"]
         host = f"{server_host}:{port}" if port is not None else server_host
-    return RequestParts(
-        authorization=authorization,
-        dpop=tuple(dpop),
-        method=scope.get("method", "GET"),
-        scheme=scope.get("scheme", "http"),
-        host=host,
-        path=_full_path(scope.get("root_path", ""), scope.get("path", "/")),
+    return _new_parts(
+        authorization,
+        tuple(dpop),
+        scope.get("method", "GET"),
+        scope.get("scheme", "http"),
+        host,
+        _full_path(scope.get("root_path", ""), scope.get("path", "/")),
     )
+
+
+# RequestParts without the frozen dataclass __init__ (keyword handling and one
+# object.__setattr__ per field): the ASGI middleware builds one per request.
+_new_object = object.__new__
+_PART_SETTERS = tuple(
+    RequestParts.__dict__[name].__set__
+    for name in ("authorization", "dpop", "method", "scheme", "host", "path")
+)
+
+
+def _new_parts(
+    authorization: str | None,
+    dpop: Sequence[str],
+    method: str,
+    scheme: str,
+    host: str | None,
+    path: str,
+) -> RequestParts:
+    """``RequestParts(authorization, dpop, method, scheme, host, path)``, built the cheap
+    way (``asgi_parts`` runs on every request)."""
+    parts: RequestParts = _new_object(RequestParts)
+    set_authorization, set_dpop, set_method, set_scheme, set_host, set_path = _PART_SETTERS
+    set_authorization(parts, authorization)
+    set_dpop(parts, dpop)
+    set_method(parts, method)
+    set_scheme(parts, scheme)
+    set_host(parts, host)
+    set_path(parts, path)
+    return parts
 
 
 def _full_path(root: str, path: str) -> str:

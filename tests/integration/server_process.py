@@ -91,10 +91,22 @@ class Server:
                 raise RuntimeError(f"tokensmith serve exited early:\n{self.output()}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
+                    self._wait_for_banner()
                     return
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"tokensmith serve not ready in {START_TIMEOUT}s:\n{self.output()}")
+
+    def _wait_for_banner(self, timeout: float = 10.0) -> None:
+        """The "listening on" banner (and setup token) is printed once the socket serves,
+        after a database read, so it can land a moment after /readyz first answers: wait
+        for this start's banner, a bounded while (a start whose store was down prints
+        none, and the tests that read the banner then say what they saw)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.output().count("tokensmith listening on") >= self.starts:
+                return
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self.process is None:

@@ -372,10 +372,10 @@ class JWK:
 
     __slots__ = (
         "_members",
-        "_prepared",
         "_private",
         "_public",
         "_public_jwk",
+        "_signing",
         "_thumbprints",
         "_verifying",
         "alg",
@@ -421,8 +421,8 @@ class JWK:
         self._members: dict[str, Any] = members
         self._private = private
         self._public = public
-        self._prepared: dict[tuple[str, str], Any] = {}
-        # alg name -> prepared verifying key (verification's one lookup)
+        # alg name -> the prepared key object, checked once per algorithm and operation
+        self._signing: dict[str, Any] = {}
         self._verifying: dict[str, Any] = {}
         self._thumbprints: dict[str, str] = {}
         self._public_jwk: JWK | None = None
@@ -728,26 +728,23 @@ class JWK:
 
     def signing_key_for(self, alg: SigningAlgorithm) -> Any:
         """The prepared key object to sign with ``alg``, checked once and cached."""
-        return self._prepare(alg, "sign")
+        prepared = self._signing.get(alg.name)
+        return prepared if prepared is not None else self._prepare(alg, "sign")
 
     def verifying_key_for(self, alg: SigningAlgorithm) -> Any:
         """The prepared key object to verify ``alg``, checked once and cached."""
         prepared = self._verifying.get(alg.name)
-        if prepared is None:
-            prepared = self._verifying[alg.name] = self._prepare(alg, "verify")
-        return prepared
+        return prepared if prepared is not None else self._prepare(alg, "verify")
 
     def _prepare(self, alg: SigningAlgorithm, op: Literal["sign", "verify"]) -> Any:
-        cache_key = (alg.name, op)
-        prepared = self._prepared.get(cache_key)
-        if prepared is None:
-            self.check_usable(
-                alg=alg.name, op=op, kty=alg.kty, curves=alg.curves, min_key_bytes=alg.min_key_bytes
-            )
-            prepared = self._private if op == "sign" else self._public
-            if alg.prepare is not None:
-                prepared = alg.prepare(prepared)
-            self._prepared[cache_key] = prepared
+        """Check that this key may ``op`` with ``alg``, then prepare and remember it."""
+        self.check_usable(
+            alg=alg.name, op=op, kty=alg.kty, curves=alg.curves, min_key_bytes=alg.min_key_bytes
+        )
+        prepared = self._private if op == "sign" else self._public
+        if alg.prepare is not None:
+            prepared = alg.prepare(prepared)
+        (self._signing if op == "sign" else self._verifying)[alg.name] = prepared
         return prepared
 
 

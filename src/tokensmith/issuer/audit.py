@@ -47,27 +47,12 @@ class AuditLog:
             details=details,
         )
 
-    async def record(
-        self,
-        kind: str,
-        *,
-        user_id: str | None = None,
-        username: str | None = None,
-        session_id: str | None = None,
-        ip: str | None = None,
-        user_agent: str | None = None,
-        **details: Any,
-    ) -> None:
-        """Store an event on its own, and log it."""
-        record = self.event(
-            kind,
-            user_id=user_id,
-            username=username,
-            session_id=session_id,
-            ip=ip,
-            user_agent=user_agent,
-            **details,
-        )
+    async def record(self, kind: str, **fields: Any) -> None:
+        """Store an event on its own, and log it (``fields`` as :meth:`event` takes them)."""
+        await self.store(self.event(kind, **fields))
+
+    async def store(self, record: AuditRecord) -> None:
+        """Store an event built with :meth:`event` on its own, and log it."""
         self.stored(record, await self._store.append(record))
 
     def stored(self, record: AuditRecord, record_id: int | None) -> None:

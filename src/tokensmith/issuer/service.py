@@ -8,6 +8,7 @@ token/refresh endpoints, :class:`~tokensmith.issuer.errors.OAuthError` (RFC 6749
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import secrets
 import time
@@ -610,14 +611,9 @@ class Issuer:
             and result.child.token_hash == child.token_hash
         ):
             child_expires = result.child.expires_at
-            await self._audit.record(
-                "refresh",
-                user_id=user.id,
-                session_id=session.id,
-                ip=ctx.ip,
-                user_agent=ctx.user_agent,
-                client_id=session.client_id,
-                grace_retry=True,
+            # the same event, on its own: the rotation it describes was stored earlier
+            await self._audit.store(
+                dataclasses.replace(audit, details={**audit.details, "grace_retry": True})
             )
         else:
             await self._end_session(session.id, reason="reuse_detected")

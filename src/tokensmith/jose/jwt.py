@@ -210,11 +210,7 @@ def _decode_planned(
     if type(claims) is not dict:
         raise MalformedError("claims is not a JSON object", code="jose_bad_json")
     policy._validate(claims)
-    result: VerifiedJWT = _new_object(VerifiedJWT)  # _verified_jwt, inline: the hot path
-    _SET_HEADER(result, header)
-    _SET_CLAIMS(result, claims)
-    _SET_KEY(result, key)
-    return result
+    return _verified_jwt(header, claims, key)
 
 
 def _decode_nested(

@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Final
 
 from .algorithms import SIGNING_ALGORITHMS
@@ -258,32 +259,36 @@ def _validator(
     if max_age is not None or subject is not None:
         return validate
 
+    # One C-level fetch of the six claims the usual token has (a KeyError when one is
+    # missing: then the general check decides).
+    fetch_usual = itemgetter("exp", "iat", "iss", "aud", "sub", "jti")
+
     def validate_usual(claims: Mapping[str, Any]) -> None:
         # The usual access token under the usual policy (issuer and audience set, only
         # ``exp`` required): integer ``exp`` and ``iat``, no ``nbf``, string ``iss``,
         # ``sub``, ``jti`` and ``aud``. Each test below is the exact negation of a refusal
         # in ``validate``, so passing them all is passing ``validate``; anything else,
         # including every refusal, is decided (and worded) by ``validate`` itself.
-        get = claims.get
-        exp = get("exp")
-        iat = get("iat")
-        iss = get("iss")
-        aud = get("aud")
+        try:
+            values = fetch_usual(claims)
+        except KeyError:
+            return validate(claims)
+        exp, iat, iss, aud, sub, jti = values
         t = now()
         if (
             type(exp) is int
-            and 0 <= exp <= max_date
-            and t < exp + leeway
             and type(iat) is int
+            and type(iss) is str
+            and type(aud) is str
+            and type(sub) is str
+            and type(jti) is str
+            and 0 <= exp <= max_date
             and 0 <= iat <= max_date
+            and t < exp + leeway
             and not t + leeway < iat
             and "nbf" not in claims
-            and type(iss) is str
             and iss in issuers
-            and type(aud) is str
             and aud in audiences
-            and type(get("sub")) is str
-            and type(get("jti")) is str
         ):
             return
         validate(claims)

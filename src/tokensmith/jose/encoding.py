@@ -151,6 +151,11 @@ _DECODER = json.JSONDecoder(
 
 
 _SCAN_ONCE: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+# The same grammar without the duplicate-name hook: C builds the objects directly. Used
+# only where the text itself proves that no name can repeat (see _parse).
+_SCAN_PLAIN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder(  # type: ignore[attr-defined]
+    parse_constant=_reject_constant, parse_float=_finite_float
+).scan_once
 
 
 def _max_depth_exceeded(value: Any, max_depth: int) -> bool:
@@ -208,11 +213,21 @@ def _parse(data: bytes | str, max_size: int, max_depth: int, what: str) -> Any:
             raise MalformedError(f"{what} is not valid UTF-8", code="jose_bad_json") from None
     else:
         text = data
+    objects = text.count("{")
     try:
         # Fast path: the C scanner straight from index 0; leading/trailing whitespace or
         # any error falls through to the full decoder, which accepts or diagnoses it.
         try:
-            value, end = _SCAN_ONCE(text, 0)
+            if objects == 1 and not (" " in text or "\n" in text or "\r" in text or "\t" in text):
+                # One object and no whitespace anywhere: each member's name is followed
+                # directly by ':', so the text holds at least one '":' per member. When it
+                # holds no more than the object has distinct names, no name repeats, and
+                # the scanner without the duplicate hook gives the same answer.
+                value, end = _SCAN_PLAIN(text, 0)
+                if type(value) is not dict or text.count('":') > len(value):
+                    value, end = _SCAN_ONCE(text, 0)
+            else:
+                value, end = _SCAN_ONCE(text, 0)
         except StopIteration:
             end = -1
         if end != len(text):
@@ -225,7 +240,7 @@ def _parse(data: bytes | str, max_size: int, max_depth: int, what: str) -> Any:
         # JSONDecodeError, and ValueError for integers longer than the interpreter allows.
         raise MalformedError(f"{what} is not valid JSON", code="jose_bad_json") from None
     # Cheap guards first: only walk when the text could possibly violate them.
-    if text.count("{") + text.count("[") > max_depth and _max_depth_exceeded(value, max_depth):
+    if objects + text.count("[") > max_depth and _max_depth_exceeded(value, max_depth):
         raise LimitExceededError(f"{what} is nested deeper than {max_depth}")
     # (one-character searches are memchr-fast; the two-character one only if needed)
     if "\\" in text and "\\u" in text and _has_lone_surrogate(value):

@@ -78,6 +78,56 @@ def test_s12_s14_fast_json_path_keeps_every_refusal(text: str, code: str) -> Non
     assert info.value.code == code
 
 
+_MEMBER_NAMES = ["a", "b", "a:", ":", 'x\\":']  # (JSON text of the names, before quoting)
+_MEMBER_VALUES = [
+    "1",
+    '"v"',
+    '"\\":"',
+    '"a\\":1"',
+    '"http://x"',
+    "[1,2]",
+    '["a","b"]',
+    '{"a":1}',
+    '"s p"',
+]
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    members=st.lists(
+        st.tuples(st.sampled_from(_MEMBER_NAMES), st.sampled_from(_MEMBER_VALUES)), max_size=6
+    ),
+    space=st.sampled_from(["", " ", "\n", "\t", "\r"]),
+    where=st.integers(min_value=0, max_value=3),
+)
+def test_s12_compact_json_path_agrees_with_the_duplicate_hook(
+    members: list[tuple[str, str]], space: str, where: int
+) -> None:
+    """One object of compact JSON is read without the duplicate-name hook when its text
+    proves no name repeats: the answer is always the hooked decoder's, repeated names
+    (also hidden among '\\":' inside strings, or behind whitespace) included."""
+    from tokensmith.jose.encoding import _DECODER
+
+    parts = [f'"{name}"' + (space if where == 1 else "") + ":" + value for name, value in members]
+    text = "{" + ("," + (space if where == 2 else "")).join(parts) + "}"
+    if where == 3:
+        text = text[:1] + space + text[1:]
+    try:
+        expected = ("ok", _DECODER.decode(text))
+    except MalformedError as exc:
+        expected = ("err", exc.code)
+    assert _outcome(lambda: parse_json(text, max_size=1000, max_depth=8)) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ['{"a":1,"a":2}', '{"a":1,"a":"\\":"}', '{"a":"\\":","a":1}', '{"a:":1,"a:":[1]}']
+)
+def test_s12_duplicates_in_compact_json_refused(text: str) -> None:
+    with pytest.raises(MalformedError) as info:
+        parse_json(text, max_size=1000, max_depth=8)
+    assert info.value.code == "jose_duplicate_member"
+
+
 def test_json_fast_path_still_accepts_surrounding_whitespace() -> None:
     assert parse_json(' \n{"a":[1]}\t', max_size=100, max_depth=8) == {"a": [1]}
 

@@ -90,6 +90,14 @@ Duration = Annotated[int, BeforeValidator(parse_duration)]
 StrList = Annotated[list[str], NoDecode, BeforeValidator(_split_list)]
 
 
+def _origin(scheme: str, netloc: str) -> str:
+    """An origin as a browser writes it in ``Origin``: lower case, and without the
+    scheme's default port (``https://a.example:443`` is sent as ``https://a.example``)."""
+    netloc = netloc.lower()
+    default_port = {"http": ":80", "https": ":443"}[scheme.lower()]
+    return f"{scheme.lower()}://{netloc.removesuffix(default_port)}"
+
+
 class Settings(BaseSettings):
     """Everything the server and the operator commands can be told."""
 
@@ -320,7 +328,7 @@ class Settings(BaseSettings):
             parsed = urllib.parse.urlsplit(origin)
             if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path:
                 raise ValueError(f"{origin!r} is not an origin like https://app.example.com")
-            out.append(f"{parsed.scheme}://{parsed.netloc}".lower())
+            out.append(_origin(parsed.scheme, parsed.netloc))
         return out
 
     @field_validator("redis_url")
@@ -393,11 +401,7 @@ class Settings(BaseSettings):
         """The issuer's origin: where the server's own web pages are served from, and the
         only origin their built-in client accepts (whatever ``allowed_origins`` says)."""
         parsed = urllib.parse.urlsplit(self.issuer_url)
-        netloc = parsed.netloc.lower()
-        default_port = {"http": ":80", "https": ":443"}[parsed.scheme]
-        if netloc.endswith(default_port):  # browsers leave the default port out of Origin
-            netloc = netloc.removesuffix(default_port)
-        return f"{parsed.scheme}://{netloc}"
+        return _origin(parsed.scheme, parsed.netloc)
 
     @property
     def origins(self) -> tuple[str, ...]:

@@ -318,6 +318,17 @@ async def test_with_cookie_mode_on_each_client_keeps_its_own_cookies() -> None:
         assert (await site.login(Origin=app)).status_code == 403
 
 
+async def test_a_listed_origin_with_its_default_port_matches_the_browsers_origin() -> None:
+    """Browsers leave the default port out of ``Origin``: an origin configured as
+    ``https://app.example:443`` is the one they send as ``https://app.example``."""
+    async for site in _site(cookie_mode=True, allowed_origins=["https://App.example:443"]):
+        login = await site.login(client_id=None, Origin="https://app.example")
+        assert login.status_code == 200, login.text
+        assert (
+            await site.login(client_id=None, Origin="https://app.example:8443")
+        ).status_code == 403
+
+
 async def test_a_client_registered_with_the_id_before_it_was_reserved_is_named_at_start(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

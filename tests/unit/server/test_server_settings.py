@@ -47,6 +47,20 @@ def test_env_overrides_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     assert settings.database == f"sqlite+aiosqlite:///{tmp_path.resolve()}/tokensmith.db"
 
 
+def test_origins_are_written_as_browsers_send_them(tmp_path: Path) -> None:
+    settings = load_settings(
+        data_dir=tmp_path,
+        allowed_origins="https://A.example:443, http://b.example:80, https://c.example:8443",
+        issuer="https://ID.example:443",
+    )
+    assert settings.allowed_origins == [
+        "https://a.example",
+        "http://b.example",
+        "https://c.example:8443",
+    ]
+    assert settings.own_origin == "https://id.example"
+
+
 def test_flags_beat_env_and_env_beats_the_toml_file(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -231,6 +231,11 @@ class Settings(BaseSettings):
         description="Cookie mode of the first-party client: its refresh token only in a "
         "__Host- cookie (SPAs), with CSRF protection. The web pages need no setting.",
     )
+    pages: bool = Field(
+        True,
+        description="Serve the web pages (/, /signin, /signup, /account, /console, "
+        "/inspector) and accept their built-in client; off for an API-only server.",
+    )
     allowed_origins: StrList = Field(
         default_factory=list,
         description="Origins allowed to use cookie mode; defaults to the issuer's origin.",

@@ -67,3 +67,26 @@ def test_the_pages_sign_in_refresh_and_sign_out_on_a_default_server(make_server:
         assert set(_set_cookies(out)) == {REFRESH, CSRF}
         after = client.post("/auth/refresh", json=PAGES, headers=by_cookie())
         assert (after.status_code, after.json()["error"]) == (400, "invalid_grant")
+
+
+def test_an_api_only_server_serves_no_pages(make_server: Any) -> None:
+    """``TOKENSMITH_PAGES=false`` on a real server: no page, no inspector, the pages'
+    client refused; the first-party JSON login and refresh work as ever."""
+    server: Server = make_server(pages="false")
+    with server.client() as client:
+        for path in ("/", "/signin", "/console", "/inspector", "/static/css/site.css"):
+            assert client.get(path).status_code == 404, path
+        assert client.post("/inspector/analyze", json={"token": "a.b.c"}).status_code == 404
+        created = client.post("/auth/register", json={"username": "ada", "password": PASSWORD})
+        assert created.status_code == 201, created.text
+        credentials = {"username": "ada", "password": PASSWORD}
+        refused = client.post(
+            "/auth/login", json={**credentials, **PAGES}, headers={"Origin": server.url}
+        )
+        assert (refused.status_code, refused.json()["error"]) == (401, "invalid_client")
+        login = client.post("/auth/login", json=credentials)
+        assert login.status_code == 200, login.text
+        refreshed = client.post(
+            "/auth/refresh", json={"refresh_token": login.json()["refresh_token"]}
+        )
+        assert refreshed.status_code == 200, refreshed.text

@@ -372,11 +372,14 @@ class Clients:
 
     async def login_client(self, client_id: object) -> ClientRecord:
         """A registered client whose users log in at ``/auth/login`` (public, grant
-        ``refresh_token``, enabled), or the web pages' built-in :data:`PAGES_CLIENT`.
+        ``refresh_token``, enabled), or the web pages' built-in :data:`PAGES_CLIENT`
+        (while the configuration has it).
         Errors: OAuthError invalid_client (unknown, disabled, confidential),
         unauthorized_client (no refresh_token grant)."""
         if client_id == PAGES_CLIENT_ID:
-            return PAGES_CLIENT
+            if self.config.pages_client:
+                return PAGES_CLIENT
+            raise OAuthError("invalid_client", "unknown client")  # the id stays reserved
         clean = clean_text(client_id, 64)
         client = None if clean is None else await self._stores.clients.get(clean)
         if client is None or client.disabled or not client.public:

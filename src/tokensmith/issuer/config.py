@@ -190,6 +190,9 @@ class IssuerConfig:
     - ``rate_limits``: see :class:`RateLimits`.
     - ``first_party_client_id``: the built-in public client of ``/auth/login`` sessions
       (any id but :data:`PAGES_CLIENT_ID`, which the web pages' client holds).
+    - ``pages_client``: whether the web pages' built-in client (:data:`PAGES_CLIENT_ID`)
+      exists; off when the server serves no pages: its logins and refreshes are then
+      refused as an unknown client's.
     - ``default_scope``: ``scope`` of first-party tokens (empty: no ``scope`` claim).
     - ``extra_claims``: static claims added to every access token (not the reserved ones).
     - ``setup_token_ttl``: lifetime of the one-time first-admin setup token.
@@ -216,6 +219,7 @@ class IssuerConfig:
     password_niceness: int = 5
     rate_limits: RateLimits = field(default_factory=RateLimits)
     first_party_client_id: str = "first-party"
+    pages_client: bool = True
     default_scope: str = "openid profile"
     extra_claims: Mapping[str, Any] = field(default_factory=dict)
     setup_token_ttl: int = DAY

@@ -98,9 +98,10 @@ def create_app(settings: Settings, *, issuer: Issuer | None = None) -> FastAPI:
     app.include_router(client_routes.router)
     app.include_router(feed.router)
     app.include_router(metrics_router)
-    app.include_router(pages.build_router())
     app.include_router(admin_routes.router)
-    app.include_router(inspect_routes.router)
+    if settings.pages:
+        app.include_router(pages.build_router())
+        app.include_router(inspect_routes.router)
     if settings.cookie_mode or settings.allowed_origins:
         # listed origins: a registered login client in cookie mode calls from there too
         from fastapi.middleware.cors import CORSMiddleware

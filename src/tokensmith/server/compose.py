@@ -39,6 +39,7 @@ def issuer_config(settings: Settings) -> IssuerConfig:
             refresh_idle_ttl=settings.refresh_idle_ttl,
             refresh_absolute_ttl=settings.refresh_absolute_ttl,
             refresh_grace=settings.refresh_grace,
+            pages_client=settings.pages,
             signing_alg=settings.signing_alg,
             signing_algs=tuple(settings.signing_algs),
             key_rotation=settings.key_rotation,
@@ -128,7 +129,7 @@ async def open_issuer(settings: Settings) -> tuple[Issuer, Stores]:
     except BaseException:
         await stores.close()
         raise
-    if await stores.clients.get(PAGES_CLIENT_ID) is not None:
+    if settings.pages and await stores.clients.get(PAGES_CLIENT_ID) is not None:
         # registered before the id was reserved: logins and refreshes with this id are the
         # web pages' built-in client's now, whatever the stored client says
         log.warning(

@@ -75,12 +75,14 @@ def bearer(token: str) -> dict[str, str]:
 async def _site(**settings: Any) -> AsyncIterator[Site]:
     clock = FakeClock()
     stores = memory_stores()
+    loaded = load_settings(**settings)
+    config = make_config(pages_client=loaded.pages)  # as compose.issuer_config does
     issuer = await Issuer.open(
-        make_config(), stores, master_key=MASTER_KEY, clock=clock, hasher=CountingHasher()
+        config, stores, master_key=MASTER_KEY, clock=clock, hasher=CountingHasher()
     )
     await issuer.add_user(username="alice", password=PASSWORD)
     await issuer.add_user(username="root", password=PASSWORD, admin=True)
-    app = create_app(load_settings(**settings), issuer=issuer)
+    app = create_app(loaded, issuer=issuer)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with (
         app.router.lifespan_context(app),
@@ -353,3 +355,43 @@ async def test_a_client_registered_with_the_id_before_it_was_reserved_is_named_a
     await issuer.close()
     await stores.close()
     assert any(PAGES_CLIENT_ID in r.getMessage() for r in caplog.records)
+
+
+async def test_with_the_pages_off_there_are_no_pages_and_no_pages_client() -> None:
+    """``TOKENSMITH_PAGES=false`` (an API-only server): no page, no inspector, and the
+    pages' client id is an unknown client's; the first-party JSON login is unchanged."""
+    paths = (
+        "/",
+        "/signin",
+        "/signup",
+        "/account",
+        "/console",
+        "/inspector",
+        "/static/css/site.css",
+    )
+    async for site in _site():
+        for path in paths:
+            assert (await site.http.get(path)).status_code in (200, 303), path
+    async for site in _site(pages=False):
+        for path in paths:
+            assert (await site.http.get(path)).status_code == 404, path
+        analyze = await site.http.post("/inspector/analyze", json={"token": "a.b.c"})
+        assert analyze.status_code == 404
+        refused = await site.login(Origin=OWN)
+        assert (refused.status_code, refused.json()["error"]) == (401, "invalid_client")
+        assert set_cookies(refused) == {}
+        first_party = await site.login(client_id=None)
+        assert first_party.status_code == 200, first_party.text
+        assert "refresh_token" in first_party.json()
+        # the id stays reserved: no registered client can take it while the pages are off
+        root = await site.http.post("/auth/login", json={"username": "root", "password": PASSWORD})
+        created = await site.http.post(
+            "/admin/clients",
+            json={
+                "name": PAGES_CLIENT_ID,
+                "token_endpoint_auth_method": "none",
+                "grant_types": ["refresh_token"],
+            },
+            headers=bearer(root.json()["access_token"]),
+        )
+        assert (created.status_code, created.json()["error"]) == (409, "client_exists")

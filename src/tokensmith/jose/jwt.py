@@ -6,6 +6,7 @@ without verifying anything, and its name says so.
 
 from __future__ import annotations
 
+import binascii
 import datetime as _dt
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,9 +15,13 @@ from typing import Any, Final
 from . import jwe as _jwe
 from .claims import ClaimsPolicy
 from .encoding import (
+    _B_PAD,
+    _B_TO_STD,
+    _LAST_REFUSED,
     DEFAULT_LIMITS,
     FrozenDict,
     Limits,
+    _a2b,
     b64url_decode,
     b64url_encode,
     dump_json,
@@ -182,6 +187,10 @@ def _decode_checked(
 _MAX_HEADER_PLANS: Final = 64
 
 
+class _NotFast(Exception):
+    """A segment the inlined base64url fast path leaves to :func:`b64url_decode`."""
+
+
 def _decode_planned(
     parts: Sequence[str],
     keys: Keys,
@@ -194,11 +203,28 @@ def _decode_planned(
     limits = policy.limits
     if len(signature_b64) > 2048:
         raise LimitExceededError("signature is too long")
-    signature = b64url_decode(signature_b64, what="signature")
-    if len(payload_b64) > max_payload_b64:
-        raise LimitExceededError(f"claims are larger than {limits.max_payload} bytes")
-    # Strict base64url first: it also proves the segment is ASCII for the signing input.
-    claims_json = b64url_decode(payload_b64, what="claims")
+    # b64url_decode's fast path, inlined for the signature and the claims of every token
+    # (two calls fewer: about 2% of an HS256 verify). Whatever it does not take (a
+    # non-ASCII or non-canonical segment, claims over the limit) goes the checked way:
+    # b64url_decode and the limit, in the same order, which decode it or say what is wrong.
+    try:
+        raw = signature_b64.encode("ascii")
+        rem = len(raw) & 3
+        if rem == 1 or (rem and _LAST_REFUSED[rem][raw[-1]]):
+            raise _NotFast
+        signature = _a2b(raw.translate(_B_TO_STD) + _B_PAD[rem], strict_mode=True)
+        if len(payload_b64) > max_payload_b64:
+            raise _NotFast
+        raw = payload_b64.encode("ascii")
+        rem = len(raw) & 3
+        if rem == 1 or (rem and _LAST_REFUSED[rem][raw[-1]]):
+            raise _NotFast
+        claims_json = _a2b(raw.translate(_B_TO_STD) + _B_PAD[rem], strict_mode=True)
+    except (_NotFast, UnicodeEncodeError, binascii.Error):
+        signature = b64url_decode(signature_b64, what="signature")
+        if len(payload_b64) > max_payload_b64:
+            raise LimitExceededError(f"claims are larger than {limits.max_payload} bytes") from None
+        claims_json = b64url_decode(payload_b64, what="claims")
     signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
     if type(keys) is JWK:
         if not alg.verify(keys.verifying_key_for(alg), signing_input, signature):

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tokensmith.jose import jws, jwt
-from tokensmith.jose.claims import MAX_NUMERIC_DATE
+from tokensmith.jose.claims import MAX_NUMERIC_DATE, ClaimsPolicy
 from tokensmith.jose.encoding import (
     DEFAULT_LIMITS,
     Limits,
@@ -21,7 +21,7 @@ from tokensmith.jose.encoding import (
     dump_json,
     parse_json,
 )
-from tokensmith.jose.errors import LimitExceededError, MalformedError
+from tokensmith.jose.errors import JoseError, LimitExceededError, MalformedError
 from tokensmith.jose.jwk import JWK
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -207,6 +207,52 @@ def test_decode_result_is_a_normal_frozen_verified_jwt() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.key = key  # type: ignore[misc]
     assert dataclasses.replace(result, key=key).claims == result.claims
+
+
+_SEGMENT_CHARS = _ALPHABET[:3] + _ALPHABET[-4:] + "+/= é"  # no "." (a segment has none)
+
+
+def _segment_outcome(signature_b64: str, payload_b64: str, limits: Limits) -> str:
+    """What the planned path must answer for these two segments, from the checked
+    decoders: the signature segment first, then the claims' size, then their base64url."""
+    try:
+        _b64url_decode_checked(signature_b64, "signature")
+    except MalformedError as exc:
+        return exc.code
+    if len(payload_b64) > (limits.max_payload * 4 + 2) // 3:
+        return "jose_limit_exceeded"
+    try:
+        _b64url_decode_checked(payload_b64, "claims")
+    except MalformedError as exc:
+        return exc.code
+    return "past base64url"
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    signature_b64=st.text(alphabet=_SEGMENT_CHARS, max_size=12),
+    payload_b64=st.text(alphabet=_SEGMENT_CHARS, max_size=12),
+)
+def test_s13_planned_path_decodes_segments_like_the_checked_decoder(
+    signature_b64: str, payload_b64: str
+) -> None:
+    """The planned path (a header seen before) inlines b64url_decode's fast path for the
+    claims and signature segments: it refuses what the checked decoder refuses, with its
+    code and in the same order, and what passes goes on to the signature check."""
+    token, key = _hs256_token()
+    policy = ClaimsPolicy(limits=Limits(max_payload=6))
+    with pytest.raises(JoseError):
+        jwt.decode(token, key, policy=policy)  # (claims too large) the header is now planned
+    header_b64 = token.split(".")[0]
+    assert header_b64 in policy.header_plans
+    crafted = f"{header_b64}.{payload_b64}.{signature_b64}"
+    with pytest.raises(JoseError) as info:
+        jwt.decode(crafted, key, policy=policy)
+    expected = _segment_outcome(signature_b64, payload_b64, policy.limits)
+    if expected == "past base64url":
+        assert info.value.code == "jws_invalid_signature"
+    else:
+        assert info.value.code == expected
 
 
 # ---- the claims check's fast path for the usual token under the usual policy -------------

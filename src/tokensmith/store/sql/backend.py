@@ -172,7 +172,7 @@ class SqlUserStore(_Sql):
             row = conn.execute(query, params).first()
             return None if row is None else _user(row)
 
-        return await self._db.read(run)
+        return await self._db.lookup(run)
 
     async def get(self, user_id: str) -> UserRecord | None:
         return await self._one(_USER_BY_ID, {"id": user_id})
@@ -271,7 +271,7 @@ class SqlSessionStore(_Sql):
             row = conn.execute(_SESSION_BY_ID, {"id": session_id}).first()
             return None if row is None else _session(row)
 
-        return await self._db.read(run)
+        return await self._db.lookup(run)
 
     async def touch(self, session_id: str, *, now: float) -> None:
         def run(conn: Connection) -> None:
@@ -387,14 +387,14 @@ class SqlRefreshTokenStore(_Sql):
             raise DuplicateError("refresh token exists or its session does not") from exc
 
     async def get(self, token_hash: str) -> RefreshTokenRecord | None:
-        return await self._db.read(lambda conn: _get_token(conn, token_hash))
+        return await self._db.lookup(lambda conn: _get_token(conn, token_hash))
 
     async def get_with_owner(self, token_hash: str) -> RefreshTokenWithOwner | None:
         def run(conn: Connection) -> RefreshTokenWithOwner | None:
             row = conn.execute(_TOKEN_WITH_OWNER, {"token_hash": token_hash}).first()
             return None if row is None else _token_with_owner(row)
 
-        return await self._db.read(run)
+        return await self._db.lookup(run)
 
     async def consume(
         self,

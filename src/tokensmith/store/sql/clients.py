@@ -77,7 +77,7 @@ class SqlClientStore(_Sql):
             row = conn.execute(query).first()
             return None if row is None else _client(row)
 
-        return await self._db.read(run)
+        return await self._db.lookup(run)
 
     async def list(self, *, limit: int = 100, offset: int = 0) -> list[ClientRecord]:
         query = (

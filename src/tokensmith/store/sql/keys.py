@@ -54,7 +54,7 @@ class SqlKeyStore(_Sql):
             row = conn.execute(signing_keys.select().where(signing_keys.c.kid == kid)).first()
             return None if row is None else _key(row)
 
-        return await self._db.read(run)
+        return await self._db.lookup(run)
 
     async def promote(
         self, *, next_kid: str, current_kid: str | None, now: float, publish_until: float

@@ -6,7 +6,12 @@ a SQLAlchemy ``Connection``, run in one go.
   async driver hops for every execute, fetch and commit), and SQLite calls take
   microseconds. Writes go through one writer thread, so this process's transactions
   queue instead of sleeping in SQLite's busy handler; reads use a few reader threads
-  (WAL mode lets them run beside the writer).
+  (WAL mode lets them run beside the writer). A *lookup* (a read of a few rows by key,
+  the hot paths' user, session and token reads) runs at once on the event loop's own
+  connection: its SQLite work takes a few microseconds, less than the two thread
+  hand-offs a reader thread costs (each waking a thread on a machine whose cores are
+  busy hashing passwords). It never waits for a lock there: if SQLite answers "busy", the
+  lookup goes to a reader thread like any read.
 - PostgreSQL (:class:`AsyncRunner`): the function runs through asyncpg with
   ``AsyncConnection.run_sync``. A database that cannot be reached, or a connection lost
   mid-operation (a restart, a failover), raises :class:`StoreUnavailable` (the server's
@@ -21,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
+import sqlite3
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
@@ -42,6 +48,10 @@ class Runner(Protocol):
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` outside any write transaction."""
 
+    async def lookup(self, fn: Callable[[Connection], T]) -> T:
+        """Like :meth:`read`, for a read of a few rows through an index that the caller
+        may run without a thread hop (``fn`` must not write)."""
+
     async def write(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` in one transaction: committed when it returns, rolled back when
         it raises."""
@@ -53,7 +63,10 @@ class ThreadRunner:
     """SQLite: a writer thread and ``readers`` reader threads, each with its own
     connection for its lifetime (no pool checkout per operation), fed by two queues;
     an operation hands its result back to the event loop with one ``call_soon_threadsafe``
-    (lighter than an executor future chained to an asyncio one)."""
+    (lighter than an executor future chained to an asyncio one). Lookups run on one more
+    connection, owned by the first thread that looks something up (the event loop's):
+    without a busy timeout, so that thread never sleeps on a lock; other threads' lookups
+    and busy ones are reads."""
 
     def __init__(self, engine: sa.Engine, *, readers: int = 4) -> None:
         self.engine = engine
@@ -63,6 +76,8 @@ class ThreadRunner:
         self._readers = readers
         self._threads: list[threading.Thread] = []
         self._disposed = False
+        self._here: Connection | None = None  # the lookups' connection
+        self._here_thread: int | None = None  # ... and the one thread that uses it
 
     def _start(self) -> None:
         """The threads, at the first operation (daemons: a runner nobody disposed of
@@ -129,6 +144,39 @@ class ThreadRunner:
     async def read(self, fn: Callable[[Connection], T]) -> T:
         return await self._run(self._reads, fn)
 
+    async def lookup(self, fn: Callable[[Connection], T]) -> T:
+        if self._disposed:
+            raise RuntimeError("the store has been closed")
+        if self._here_thread is None:
+            self._here_thread = threading.get_ident()
+        elif self._here_thread != threading.get_ident():
+            return await self.read(fn)
+        conn = self._here
+        if conn is None:
+            conn = self._here = self.engine.connect()
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            driver.execute("PRAGMA busy_timeout=0")  # "busy" at once, never a sleep here
+        try:
+            result = fn(conn)
+        except sa.exc.OperationalError as exc:
+            if not _busy(exc):
+                self._forget_here()
+                raise
+            conn.rollback()
+            return await self.read(fn)  # a reader thread may wait for the lock
+        except BaseException:
+            self._forget_here()  # a connection in doubt is not used again
+            raise
+        conn.rollback()  # ends SQLAlchemy's transaction; sqlite3 began none for reads
+        return result
+
+    def _forget_here(self) -> None:
+        if self._here is not None:
+            with contextlib.suppress(Exception):
+                self._here.close()
+            self._here = None
+
     async def write(self, fn: Callable[[Connection], T]) -> T:
         return await self._run(self._writes, fn)
 
@@ -138,6 +186,7 @@ class ThreadRunner:
         if self._disposed:
             return
         self._disposed = True
+        self._forget_here()
         if self._threads:
             self._writes.put(None)
             for _ in range(self._readers):
@@ -163,6 +212,12 @@ def _deliver(
 ) -> None:
     with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
         loop.call_soon_threadsafe(settle, future, value)
+
+
+def _busy(exc: sa.exc.OperationalError) -> bool:
+    """SQLite could not take a lock at once (another connection holds it)."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)  # an extended code: its low byte
+    return isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _succeed(future: asyncio.Future[Any], result: Any) -> None:
@@ -223,6 +278,9 @@ class AsyncRunner:
                 return await conn.run_sync(fn)
 
         return await _answered(run())
+
+    async def lookup(self, fn: Callable[[Connection], T]) -> T:
+        return await self.read(fn)
 
     async def write(self, fn: Callable[[Connection], T]) -> T:
         async def run() -> T:

@@ -1,0 +1,100 @@
+"""The SQLite runner's lookups: on the event loop's own connection, never waiting there for
+a lock (a busy database sends the lookup to a reader thread), and a lookup from another
+thread is an ordinary read."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tokensmith.store.sql.engine import create_sqlite_engine, migrate_sync
+from tokensmith.store.sql.runner import ThreadRunner
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _thread_of_count(conn: Connection) -> tuple[str, int]:
+    count = conn.execute(sa.text("SELECT count(*) FROM users")).scalar_one()
+    return threading.current_thread().name, int(count)
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'tokensmith.db'}"
+    engine = create_sqlite_engine(url)
+    migrate_sync(engine)
+    engine.dispose()
+    return url
+
+
+async def test_a_lookup_runs_on_the_calling_thread(database: str) -> None:
+    runner = ThreadRunner(create_sqlite_engine(database))
+    try:
+        here = threading.current_thread().name
+        assert await runner.lookup(_thread_of_count) == (here, 0)
+        assert await runner.read(_thread_of_count) != (here, 0)  # a reader thread's
+    finally:
+        await runner.dispose()
+
+
+async def test_a_busy_database_sends_the_lookup_to_a_reader_thread(database: str) -> None:
+    """SQLite answers "busy" at once on the loop's connection (it has no busy timeout);
+    the lookup then runs again on a reader thread, which may wait for the lock."""
+    runner = ThreadRunner(create_sqlite_engine(database))
+    loop_thread = threading.current_thread().name
+    try:
+
+        def busy_on_the_loop(conn: Connection) -> tuple[str, int]:
+            if threading.current_thread().name == loop_thread:
+                busy = sqlite3.OperationalError("database is locked")
+                busy.sqlite_errorcode = sqlite3.SQLITE_BUSY  # type: ignore[attr-defined]
+                raise sa.exc.OperationalError("SELECT", {}, busy)
+            return _thread_of_count(conn)
+
+        thread, count = await runner.lookup(busy_on_the_loop)
+        assert thread.startswith("tokensmith-db-r")
+        assert count == 0
+        # the loop's connection was kept, and the next lookup uses it
+        assert await runner.lookup(_thread_of_count) == (loop_thread, 0)
+    finally:
+        await runner.dispose()
+
+
+async def test_a_lookup_from_another_thread_is_a_read(database: str) -> None:
+    runner = ThreadRunner(create_sqlite_engine(database))
+    try:
+        here = threading.current_thread().name
+        assert await runner.lookup(_thread_of_count) == (here, 0)
+
+        def elsewhere() -> tuple[str, int]:
+            return asyncio.run(runner.lookup(_thread_of_count))
+
+        name, _ = await asyncio.to_thread(elsewhere)
+        assert name.startswith("tokensmith-db-r")
+    finally:
+        await runner.dispose()
+
+
+async def test_a_failed_lookup_leaves_no_connection_in_doubt(database: str) -> None:
+    runner = ThreadRunner(create_sqlite_engine(database))
+    try:
+
+        def broken(conn: Connection) -> None:
+            conn.execute(sa.text("SELECT * FROM no_such_table"))
+
+        with pytest.raises(sa.exc.OperationalError):
+            await runner.lookup(broken)
+        assert await runner.lookup(_thread_of_count) == (threading.current_thread().name, 0)
+    finally:
+        await runner.dispose()

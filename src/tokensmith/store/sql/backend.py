@@ -34,6 +34,7 @@ from ..records import (
     SessionRecord,
     UserRecord,
 )
+from .prepared import Prepared
 from .runner import Runner
 from .schema import (
     audit_events,
@@ -74,13 +75,14 @@ R = TypeVar("R")
 
 # The hot paths (login, refresh, audit) execute statements built once, with bound
 # parameters: building a SQLAlchemy statement costs far more than executing a built one
-# (its compiled form is cached by the engine), about 100 µs against 25 µs per query here.
+# (its compiled form is cached by the engine), about 100 µs against 25 µs per query here;
+# the Prepared ones (prepared.py) skip SQLAlchemy's per-execution work on SQLite too.
 # (UPDATE parameters are named b_*: SQLAlchemy reserves column names for SET values.)
 _p = sa.bindparam
-_USER_BY_ID = users.select().where(users.c.id == _p("id"))
-_USER_BY_USERNAME = users.select().where(users.c.username_key == _p("username_key"))
+_USER_BY_ID = Prepared(users.select().where(users.c.id == _p("id")))
+_USER_BY_USERNAME = Prepared(users.select().where(users.c.username_key == _p("username_key")))
 _SESSION_BY_ID = sessions.select().where(sessions.c.id == _p("id"))
-_TOUCH_SESSION = (
+_TOUCH_SESSION = Prepared(
     sessions.update().where(sessions.c.id == _p("b_id")).values(last_used_at=_p("b_now"))
 )
 _TOKEN_BY_HASH = refresh_tokens.select().where(refresh_tokens.c.token_hash == _p("token_hash"))
@@ -90,17 +92,17 @@ _FIRST_CHILD = (
     .order_by(refresh_tokens.c.issued_at)
     .limit(1)
 )
-_CONSUME = (
+_CONSUME = Prepared(
     refresh_tokens.update()
     .where(refresh_tokens.c.token_hash == _p("b_hash"), refresh_tokens.c.consumed_at.is_(None))
     .values(consumed_at=_p("b_now"))
     .returning(*refresh_tokens.c)
 )
-_INSERT_TOKEN = refresh_tokens.insert()
-_INSERT_SESSION = sessions.insert()
-_INSERT_AUDIT = audit_events.insert()
+_INSERT_TOKEN = Prepared(refresh_tokens.insert())
+_INSERT_SESSION = Prepared(sessions.insert())
+_INSERT_AUDIT = Prepared(audit_events.insert())
 # a refresh reads its token, the token's session and its user in one statement
-_TOKEN_WITH_OWNER = (
+_TOKEN_WITH_OWNER = Prepared(
     sa.select(*refresh_tokens.c, *sessions.c, *users.c)
     .select_from(
         refresh_tokens.outerjoin(sessions, sessions.c.id == refresh_tokens.c.session_id).outerjoin(
@@ -121,7 +123,10 @@ def _values(record: Any) -> dict[str, Any]:
 
 def _record(cls: type[R], row: Any) -> R:
     """The record ``cls`` from a row holding (at least) a column per field."""
-    mapping = row._mapping
+    return _record_of(cls, row._mapping)
+
+
+def _record_of(cls: type[R], mapping: Mapping[str, Any]) -> R:
     return cls(**{f.name: mapping[f.name] for f in fields(cls)})  # type: ignore[arg-type]
 
 
@@ -167,10 +172,10 @@ class SqlUserStore(_Sql):
         except IntegrityError as exc:
             raise DuplicateError(f"user {user.username!r} exists") from exc
 
-    async def _one(self, query: Any, params: dict[str, Any]) -> UserRecord | None:
+    async def _one(self, query: Prepared, params: dict[str, Any]) -> UserRecord | None:
         def run(conn: Connection) -> UserRecord | None:
-            row = conn.execute(query, params).first()
-            return None if row is None else _user(row)
+            row = query.first(conn, params)
+            return None if row is None else _user_of(dict(zip(_USER_COLUMNS, row, strict=True)))
 
         return await self._db.lookup(run)
 
@@ -254,12 +259,12 @@ class SqlSessionStore(_Sql):
         audit_values = None if audit is None else _audit_values(audit)
 
         def run(conn: Connection) -> int | None:
-            conn.execute(_INSERT_SESSION, _values(session))
+            _INSERT_SESSION.run(conn, _values(session))
             if first_token is not None:
-                conn.execute(_INSERT_TOKEN, _values(first_token))
+                _INSERT_TOKEN.run(conn, _values(first_token))
             if audit_values is None:
                 return None
-            return _inserted_id(conn.execute(_INSERT_AUDIT, audit_values))
+            return _INSERT_AUDIT.inserted_id(conn, audit_values)
 
         try:
             return await self._db.write(run)
@@ -275,7 +280,7 @@ class SqlSessionStore(_Sql):
 
     async def touch(self, session_id: str, *, now: float) -> None:
         def run(conn: Connection) -> None:
-            conn.execute(_TOUCH_SESSION, {"b_id": session_id, "b_now": now})
+            _TOUCH_SESSION.run(conn, {"b_id": session_id, "b_now": now})
 
         await self._db.write(run)
 
@@ -352,8 +357,7 @@ def _token(row: Any) -> RefreshTokenRecord:
     return _record(RefreshTokenRecord, row)
 
 
-def _token_with_owner(row: Any) -> RefreshTokenWithOwner:
-    values = tuple(row)
+def _token_with_owner(values: Sequence[Any]) -> RefreshTokenWithOwner:
     n_token, n_session = len(_TOKEN_COLUMNS), len(_SESSION_COLUMNS)
     token = dict(zip(_TOKEN_COLUMNS, values[:n_token], strict=True))
     session = dict(zip(_SESSION_COLUMNS, values[n_token : n_token + n_session], strict=True))
@@ -379,7 +383,7 @@ def _child_token(conn: Connection, token_hash: str) -> RefreshTokenRecord | None
 class SqlRefreshTokenStore(_Sql):
     async def add(self, token: RefreshTokenRecord) -> None:
         def run(conn: Connection) -> None:
-            conn.execute(_INSERT_TOKEN, _values(token))
+            _INSERT_TOKEN.run(conn, _values(token))
 
         try:
             await self._db.write(run)
@@ -391,7 +395,7 @@ class SqlRefreshTokenStore(_Sql):
 
     async def get_with_owner(self, token_hash: str) -> RefreshTokenWithOwner | None:
         def run(conn: Connection) -> RefreshTokenWithOwner | None:
-            row = conn.execute(_TOKEN_WITH_OWNER, {"token_hash": token_hash}).first()
+            row = _TOKEN_WITH_OWNER.first(conn, {"token_hash": token_hash})
             return None if row is None else _token_with_owner(row)
 
         return await self._db.lookup(run)
@@ -409,15 +413,18 @@ class SqlRefreshTokenStore(_Sql):
         def run(conn: Connection) -> ConsumeResult:
             # the one decision: a conditional UPDATE ... RETURNING; row locks (PostgreSQL)
             # or the single writer (SQLite) make exactly one caller get the row back
-            won = conn.execute(_CONSUME, {"b_hash": token_hash, "b_now": now}).first()
+            won = _CONSUME.first(conn, {"b_hash": token_hash, "b_now": now})
             if won is not None:
                 if child is not None:
-                    conn.execute(_INSERT_TOKEN, _values(child))
-                    conn.execute(_TOUCH_SESSION, {"b_id": child.session_id, "b_now": now})
+                    _INSERT_TOKEN.run(conn, _values(child))
+                    _TOUCH_SESSION.run(conn, {"b_id": child.session_id, "b_now": now})
                 audit_id = None
                 if audit_values is not None:
-                    audit_id = _inserted_id(conn.execute(_INSERT_AUDIT, audit_values))
-                return ConsumeResult(won=True, token=_token(won), child=child, audit_id=audit_id)
+                    audit_id = _INSERT_AUDIT.inserted_id(conn, audit_values)
+                consumed = _record_of(
+                    RefreshTokenRecord, dict(zip(_CONSUME.names, won, strict=True))
+                )
+                return ConsumeResult(won=True, token=consumed, child=child, audit_id=audit_id)
             token = _get_token(conn, token_hash)
             if token is None:
                 return ConsumeResult(won=False, token=None)
@@ -535,7 +542,7 @@ class SqlAuditStore(_Sql):
         values = _audit_values(record)
 
         def run(conn: Connection) -> int:
-            return _inserted_id(conn.execute(_INSERT_AUDIT, values))
+            return _INSERT_AUDIT.inserted_id(conn, values)
 
         return await self._db.write(run)
 

@@ -4,16 +4,20 @@ never blocks; rehash when the parameters change; a dummy verify for unknown user
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import queue
 import secrets
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from argon2 import PasswordHasher as _Argon2
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from tokensmith.store.handoff import deliver, deliver_error
 
 from .config import Argon2Params
 
@@ -75,29 +79,61 @@ def _yield_to_the_loop(niceness: int) -> None:
         pass
 
 
+_Job = tuple[Callable[..., Any], tuple[str, ...], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+
+
 class Passwords:
     """Async front of a :class:`PasswordHasher`: at most ``workers`` hashes at once, in
     ``workers`` threads; another ``workers`` wait in the threads' queue, so a thread
     that finishes a hash starts the next at once (without waiting for the event loop to
-    hand it one); callers beyond that wait on a semaphore (never on the loop)."""
+    hand it one); callers beyond that wait on a semaphore (never on the loop). A thread
+    hands its result back with one ``call_soon_threadsafe`` (``store.handoff``)."""
 
     def __init__(self, hasher: PasswordHasher, *, workers: int, niceness: int = 0) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.hasher = hasher
-        self._executor = ThreadPoolExecutor(
-            max_workers=workers,
-            thread_name_prefix="argon2",
-            initializer=_yield_to_the_loop,
-            initargs=(niceness,),
-        )
+        self._workers = workers
+        self._niceness = niceness
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []  # started at the first hash
+        self._closed = False
         self._slots = asyncio.Semaphore(2 * workers)  # running + queued (see above)
         self._dummy_hash: str | None = None
 
-    async def _run(self, fn: object, *args: str) -> object:
+    def _serve(self) -> None:
+        _yield_to_the_loop(self._niceness)
+        while (job := self._jobs.get()) is not None:
+            fn, args, future, loop = job
+            if future.cancelled():  # its caller stopped waiting before it started
+                continue
+            if self._closed:  # closed with hashes still queued: they are cancelled
+                with contextlib.suppress(RuntimeError):  # a closed loop
+                    loop.call_soon_threadsafe(future.cancel)
+                continue
+            try:
+                result = fn(*args)
+            except BaseException as exc:
+                deliver_error(loop, future, exc)
+            else:
+                deliver(loop, future, result)
+
+    async def _run(self, fn: Callable[..., Any], *args: str) -> Any:
+        """``fn(*args)`` on a hashing thread."""
+        if not self._threads:
+            self._threads = [
+                threading.Thread(target=self._serve, name=f"argon2_{i}", daemon=True)
+                for i in range(self._workers)
+            ]
+            for thread in self._threads:
+                thread.start()
         async with self._slots:
+            if self._closed:
+                raise RuntimeError("the password hasher has been closed")
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, fn, *args)  # type: ignore[arg-type]
+            future: asyncio.Future[Any] = loop.create_future()
+            self._jobs.put((fn, args, future, loop))
+            return await future
 
     async def hash(self, password: str) -> str:
         result = await self._run(self.hasher.hash, password)
@@ -122,4 +158,7 @@ class Passwords:
         return self.hasher.needs_rehash(password_hash)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Stop the threads (without waiting for them); queued hashes are cancelled."""
+        self._closed = True
+        for _ in self._threads:
+            self._jobs.put(None)

@@ -395,21 +395,33 @@ async def test_userinfo_and_get_user(issuer: Issuer) -> None:
     assert missing.value.code == "user_not_found"
 
 
+async def test_closing_the_hasher_cancels_the_hashes_it_has_not_started() -> None:
+    hasher = BlockingHasher()
+    passwords = Passwords(hasher, workers=1)
+    jobs = [asyncio.create_task(passwords.hash(f"password-{n}")) for n in range(4)]
+    for _ in range(50):
+        await asyncio.sleep(0)
+    passwords.close()  # one hash running, one queued, two waiting for a slot
+    hasher.release.set()
+    running, queued, *waiting = await asyncio.gather(*jobs, return_exceptions=True)
+    assert isinstance(running, str)
+    assert isinstance(queued, asyncio.CancelledError)
+    assert all(isinstance(job, RuntimeError) for job in waiting)
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="per-thread priorities are Linux's")
 async def test_hashing_threads_yield_to_the_event_loop(issuer: Issuer) -> None:
     """Under a login flood the loop keeps a core: hashing threads run at a lower
     priority than the thread of the event loop (password_niceness, 5 by default)."""
-    loop = asyncio.get_running_loop()
-    niceness = await loop.run_in_executor(
-        issuer.passwords._executor,
-        lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()),
-    )
-    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def own_niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    niceness = await issuer.passwords._run(own_niceness)  # on a hashing thread
+    mine = own_niceness()
     assert issuer.config.password_niceness == 5
     assert niceness == min(19, mine + 5)
     plain = Passwords(CountingHasher(), workers=1, niceness=0)
-    same = await loop.run_in_executor(
-        plain._executor, lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    )
+    same = await plain._run(own_niceness)
     assert same == mine
     plain.close()

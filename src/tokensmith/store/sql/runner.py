@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import StoreUnavailable
+from ..handoff import deliver, deliver_error
 
 __all__ = ["AsyncRunner", "Runner", "ThreadRunner"]
 
@@ -123,9 +124,9 @@ class ThreadRunner:
                         with contextlib.suppress(Exception):
                             conn.close()
                         conn = None
-                    _deliver(loop, _fail, future, exc)
+                    deliver_error(loop, future, exc)
                 else:
-                    _deliver(loop, _succeed, future, result)
+                    deliver(loop, future, result)
         finally:
             if conn is not None:
                 conn.close()
@@ -204,30 +205,10 @@ class ThreadRunner:
 _Job = tuple[Callable[[Connection], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
 
 
-def _deliver(
-    loop: asyncio.AbstractEventLoop,
-    settle: Callable[[asyncio.Future[Any], Any], None],
-    future: asyncio.Future[Any],
-    value: Any,
-) -> None:
-    with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
-        loop.call_soon_threadsafe(settle, future, value)
-
-
 def _busy(exc: sa.exc.OperationalError) -> bool:
     """SQLite could not take a lock at once (another connection holds it)."""
     code = getattr(exc.orig, "sqlite_errorcode", None)  # an extended code: its low byte
     return isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
-def _succeed(future: asyncio.Future[Any], result: Any) -> None:
-    if not future.cancelled():
-        future.set_result(result)
-
-
-def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
-    if not future.cancelled():
-        future.set_exception(exc)
 
 
 def connection_lost(exc: BaseException) -> bool:

@@ -120,16 +120,16 @@ class Passwords:
 
     async def _run(self, fn: Callable[..., Any], *args: str) -> Any:
         """``fn(*args)`` on a hashing thread."""
-        if not self._threads:
-            self._threads = [
-                threading.Thread(target=self._serve, name=f"argon2_{i}", daemon=True)
-                for i in range(self._workers)
-            ]
-            for thread in self._threads:
-                thread.start()
         async with self._slots:
             if self._closed:
                 raise RuntimeError("the password hasher has been closed")
+            if not self._threads:
+                self._threads = [
+                    threading.Thread(target=self._serve, name=f"argon2_{i}", daemon=True)
+                    for i in range(self._workers)
+                ]
+                for thread in self._threads:
+                    thread.start()
             loop = asyncio.get_running_loop()
             future: asyncio.Future[Any] = loop.create_future()
             self._jobs.put((fn, args, future, loop))

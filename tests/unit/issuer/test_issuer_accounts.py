@@ -399,8 +399,10 @@ async def test_closing_the_hasher_cancels_the_hashes_it_has_not_started() -> Non
     hasher = BlockingHasher()
     passwords = Passwords(hasher, workers=1)
     jobs = [asyncio.create_task(passwords.hash(f"password-{n}")) for n in range(4)]
-    for _ in range(50):
-        await asyncio.sleep(0)
+    for _ in range(10_000):  # until the thread has taken the first hash
+        if hasher.running:
+            break
+        await asyncio.sleep(0.001)
     passwords.close()  # one hash running, one queued, two waiting for a slot
     hasher.release.set()
     running, queued, *waiting = await asyncio.gather(*jobs, return_exceptions=True)

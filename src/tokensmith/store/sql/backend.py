@@ -175,7 +175,7 @@ class SqlUserStore(_Sql):
     async def _one(self, query: Prepared, params: dict[str, Any]) -> UserRecord | None:
         def run(conn: Connection) -> UserRecord | None:
             row = query.first(conn, params)
-            return None if row is None else _user_of(dict(zip(_USER_COLUMNS, row, strict=True)))
+            return None if row is None else _user_of(dict(zip(query.names, row, strict=True)))
 
         return await self._db.lookup(run)
 

@@ -72,6 +72,20 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+async def register_login_client(site: Site, name: str, auth: dict[str, str]) -> Any:
+    """An admin's POST /admin/clients for a public login client named ``name``."""
+    return await site.http.post(
+        "/admin/clients",
+        json={
+            "name": name,
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["refresh_token"],
+            "cookie_mode": False,
+        },
+        headers=auth,
+    )
+
+
 async def _site(**settings: Any) -> AsyncIterator[Site]:
     clock = FakeClock()
     stores = memory_stores()
@@ -280,16 +294,7 @@ async def test_the_reserved_client_id_cannot_be_registered(site: Site, name: str
         headers={"Origin": OWN},
     )
     auth = bearer(login.json()["access_token"])
-    created = await site.http.post(
-        "/admin/clients",
-        json={
-            "name": name,
-            "token_endpoint_auth_method": "none",
-            "grant_types": ["refresh_token"],
-            "cookie_mode": False,
-        },
-        headers=auth,
-    )
+    created = await register_login_client(site, name, auth)
     assert (created.status_code, created.json()["error"]) == (409, "client_exists")
     assert (
         await site.http.get(f"/admin/clients/{PAGES_CLIENT_ID}", headers=auth)
@@ -385,13 +390,7 @@ async def test_with_the_pages_off_there_are_no_pages_and_no_pages_client() -> No
         assert "refresh_token" in first_party.json()
         # the id stays reserved: no registered client can take it while the pages are off
         root = await site.http.post("/auth/login", json={"username": "root", "password": PASSWORD})
-        created = await site.http.post(
-            "/admin/clients",
-            json={
-                "name": PAGES_CLIENT_ID,
-                "token_endpoint_auth_method": "none",
-                "grant_types": ["refresh_token"],
-            },
-            headers=bearer(root.json()["access_token"]),
+        created = await register_login_client(
+            site, PAGES_CLIENT_ID, bearer(root.json()["access_token"])
         )
         assert (created.status_code, created.json()["error"]) == (409, "client_exists")

@@ -174,8 +174,8 @@ class SqlUserStore(_Sql):
 
     async def _one(self, query: Prepared, params: dict[str, Any]) -> UserRecord | None:
         def run(conn: Connection) -> UserRecord | None:
-            row = query.first(conn, params)
-            return None if row is None else _user_of(dict(zip(query.names, row, strict=True)))
+            found = query.first_mapping(conn, params)
+            return None if found is None else _user_of(found)
 
         return await self._db.lookup(run)
 
@@ -363,7 +363,7 @@ def _token_with_owner(values: Sequence[Any]) -> RefreshTokenWithOwner:
     session = dict(zip(_SESSION_COLUMNS, values[n_token : n_token + n_session], strict=True))
     user = dict(zip(_USER_COLUMNS, values[n_token + n_session :], strict=True))
     return RefreshTokenWithOwner(
-        token=RefreshTokenRecord(**{f.name: token[f.name] for f in fields(RefreshTokenRecord)}),
+        token=_record_of(RefreshTokenRecord, token),
         # outer joins: a session or user that is gone comes back as NULLs
         session=None if session["id"] is None else _session_of(session),
         user=None if user["id"] is None else _user_of(user),
@@ -413,7 +413,7 @@ class SqlRefreshTokenStore(_Sql):
         def run(conn: Connection) -> ConsumeResult:
             # the one decision: a conditional UPDATE ... RETURNING; row locks (PostgreSQL)
             # or the single writer (SQLite) make exactly one caller get the row back
-            won = _CONSUME.first(conn, {"b_hash": token_hash, "b_now": now})
+            won = _CONSUME.first_mapping(conn, {"b_hash": token_hash, "b_now": now})
             if won is not None:
                 if child is not None:
                     _INSERT_TOKEN.run(conn, _values(child))
@@ -421,10 +421,12 @@ class SqlRefreshTokenStore(_Sql):
                 audit_id = None
                 if audit_values is not None:
                     audit_id = _INSERT_AUDIT.inserted_id(conn, audit_values)
-                consumed = _record_of(
-                    RefreshTokenRecord, dict(zip(_CONSUME.names, won, strict=True))
+                return ConsumeResult(
+                    won=True,
+                    token=_record_of(RefreshTokenRecord, won),
+                    child=child,
+                    audit_id=audit_id,
                 )
-                return ConsumeResult(won=True, token=consumed, child=child, audit_id=audit_id)
             token = _get_token(conn, token_hash)
             if token is None:
                 return ConsumeResult(won=False, token=None)

@@ -89,6 +89,11 @@ class Prepared:
             cursor.close()  # ends the statement (and with it a read's snapshot)
         return found
 
+    def first_mapping(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The first row as a dict by column name (the statement's columns are unique)."""
+        row = self.first(conn, params)
+        return None if row is None else dict(zip(self.names, row, strict=True))
+
     def run(self, conn: Connection, params: Mapping[str, Any]) -> None:
         """Execute (a write without RETURNING)."""
         compiled = self._sqlite(conn, params)

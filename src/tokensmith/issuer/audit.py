@@ -1,5 +1,6 @@
 """Audit events: stored, and logged as one JSON line each on the ``tokensmith.audit``
-logger. Callers pass only identifiers and reasons, never a token or a password (S27)."""
+logger; observers (the server's metrics) are told each stored event's kind. Callers pass
+only identifiers and reasons, never a token or a password (S27)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,17 @@ class AuditLog:
     def __init__(self, store: AuditStore, *, clock: Callable[[], float]) -> None:
         self._store = store
         self._clock = clock
+        self._observers: tuple[Callable[[str], None], ...] = ()
+
+    def watch(self, observer: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``observer(kind)`` for each event stored from now on (it must not raise
+        and must be quick: it runs on the caller's path); returns what stops it."""
+        self._observers = (*self._observers, observer)
+
+        def stop() -> None:
+            self._observers = tuple(o for o in self._observers if o is not observer)
+
+        return stop
 
     def event(
         self,
@@ -56,9 +68,11 @@ class AuditLog:
         self.stored(record, await self._store.append(record))
 
     def stored(self, record: AuditRecord, record_id: int | None) -> None:
-        """Log ``record``, stored with the id ``record_id``. The log record carries the
-        event's kind as ``audit_event``; its message, the JSON line, is built only when
-        a handler formats it."""
+        """Tell the observers of ``record``, stored with the id ``record_id``, and log
+        it. The log record carries the event's kind as ``audit_event``; its message, the
+        JSON line, is built only when a handler formats it."""
+        for observer in self._observers:
+            observer(record.kind)
         if not audit_logger.isEnabledFor(logging.INFO):
             return
         record = dataclasses.replace(record, id=record_id)

@@ -189,6 +189,12 @@ class Issuer:
             raise
         return issuer
 
+    def watch_audit(self, observer: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``observer(kind)`` for each audit event stored from now on (the server's
+        metrics count them); returns what stops it. ``observer`` runs on the request's
+        path: it must be quick and must not raise."""
+        return self._audit.watch(observer)
+
     def now(self) -> float:
         """The issuer's clock (Unix seconds): what its tokens' ``iat`` and ``exp`` use."""
         return self._clock()

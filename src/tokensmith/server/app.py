@@ -65,7 +65,7 @@ def create_app(settings: Settings, *, issuer: Issuer | None = None) -> FastAPI:
         else:
             opened = issuer
         app.state.issuer = opened
-        app.state.metrics.attach()
+        app.state.metrics.attach(opened)
         task = asyncio.create_task(
             _maintain_keys(opened, settings.key_maintenance_interval, app.state.stopping)
         )

@@ -7,8 +7,8 @@
 - ``tokensmith_logins_total{outcome}`` (``ok``/``failed``), ``tokensmith_refreshes_total``,
   ``tokensmith_refresh_reuse_total``, ``tokensmith_revocations_total{kind}`` (``logout``,
   ``logout_all``, ``session_revoked``, ``token_revoked``), ``tokensmith_key_rotations_total``
-  and ``tokensmith_audit_events_total{event}``: counted from the audit log's lines (the
-  ``tokensmith.audit`` logger), so the issuer knows nothing of metrics.
+  and ``tokensmith_audit_events_total{event}``: counted from the issuer's audit events
+  (``Issuer.watch_audit``), so the issuer knows nothing of metrics.
 
 Access (the careful default is ``off``): ``loopback`` answers only a direct loopback peer
 whose request carries no ``Forwarded``/``X-Forwarded-For`` header (a reverse proxy on the
@@ -24,15 +24,15 @@ Separate instances (hosts) are scraped one by one; Prometheus adds them up.
 from __future__ import annotations
 
 import ipaddress
-import json
-import logging
 import os
+from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client import generate_latest as render_registry
 
+from ..issuer.service import Issuer
 from .deps import secret_matches, settings_of
 from .limits import Scope
 
@@ -41,12 +41,12 @@ __all__ = ["MULTIPROC_ENV", "ServerMetrics", "router"]
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _REVOCATIONS = frozenset({"logout", "logout_all", "session_revoked", "token_revoked"})
-_audit_logger = logging.getLogger("tokensmith.audit")
 
 
 class ServerMetrics:
     """The server's metrics on their own registry (several apps may live in one process,
-    as in the tests); :meth:`attach` starts counting audit events, :meth:`detach` stops."""
+    as in the tests); :meth:`attach` starts counting an issuer's audit events,
+    :meth:`detach` stops."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -78,8 +78,9 @@ class ServerMetrics:
         self.audit_events = Counter(
             "tokensmith_audit_events", "audit events by kind", ["event"], registry=r
         )
-        self._handler = _AuditCounter(self)
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._by_event: dict[str, tuple[Counter, ...]] = {}
+        self._unwatch: Callable[[], None] | None = None
 
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
         """One HTTP request (the access log calls this): by route template, never by
@@ -100,26 +101,40 @@ class ServerMetrics:
         children[1].observe(seconds)
 
     def count(self, event: str) -> None:
-        self.audit_events.labels(event).inc()
-        if event in ("login_ok", "login_failed"):
-            self.logins.labels("ok" if event == "login_ok" else "failed").inc()
-        elif event == "refresh":
-            self.refreshes.inc()
-        elif event == "refresh_reuse_detected":
-            self.reuse.inc()
-        elif event == "key_rotated":
-            self.key_rotations.inc()
-        elif event in _REVOCATIONS:
-            self.revocations.labels(event).inc()
+        """One audit event of the kind ``event``."""
+        counters = self._by_event.get(event)
+        if counters is None:
+            if len(event) > 64:
+                return
+            counters = self._by_event[event] = self._counters_of(event)
+        for counter in counters:
+            counter.inc()
 
-    def attach(self) -> None:
-        if not _audit_logger.isEnabledFor(logging.INFO):
-            # the handlers above filter by the configured level (logs.configure_logging)
-            _audit_logger.setLevel(logging.INFO)
-        _audit_logger.addHandler(self._handler)
+    def _counters_of(self, event: str) -> tuple[Counter, ...]:
+        """The counters an event of the kind ``event`` adds one to (kept per kind, as in
+        :meth:`observe`: the kinds are the issuer's few names)."""
+        found = [self.audit_events.labels(event)]
+        if event in ("login_ok", "login_failed"):
+            found.append(self.logins.labels("ok" if event == "login_ok" else "failed"))
+        elif event == "refresh":
+            found.append(self.refreshes)
+        elif event == "refresh_reuse_detected":
+            found.append(self.reuse)
+        elif event == "key_rotated":
+            found.append(self.key_rotations)
+        elif event in _REVOCATIONS:
+            found.append(self.revocations.labels(event))
+        return tuple(found)
+
+    def attach(self, issuer: Issuer) -> None:
+        """Count ``issuer``'s audit events from now on (one issuer at a time)."""
+        self.detach()
+        self._unwatch = issuer.watch_audit(self.count)
 
     def detach(self) -> None:
-        _audit_logger.removeHandler(self._handler)
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
 
     def render(self) -> bytes:
         """The exposition text: this registry's, or every worker's sum in multiprocess
@@ -131,22 +146,6 @@ class ServerMetrics:
             multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
             return render_registry(merged)
         return render_registry(self.registry)
-
-
-class _AuditCounter(logging.Handler):
-    def __init__(self, metrics: ServerMetrics) -> None:
-        super().__init__(logging.INFO)
-        self.metrics = metrics
-
-    def emit(self, record: logging.LogRecord) -> None:
-        event = getattr(record, "audit_event", None)  # set by the issuer's audit log
-        if event is None:
-            try:
-                event = json.loads(record.getMessage()).get("event")
-            except (ValueError, AttributeError):
-                return
-        if isinstance(event, str) and len(event) <= 64:
-            self.metrics.count(event)
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

@@ -114,3 +114,24 @@ def test_refresh_token_shape_hash_and_child_derivation() -> None:
     assert child == one.child_of(token)  # the same child again (grace retry)
     assert child != two.child_of(token)  # and nobody without the secret can compute it
     assert child != one.child_of(new_refresh_token())
+
+
+@pytest.mark.anyio
+async def test_audit_observers_see_each_stored_event_until_stopped() -> None:
+    from tokensmith.issuer.audit import AuditLog
+    from tokensmith.store import memory_stores
+
+    stores = memory_stores()
+    audit = AuditLog(stores.audit, clock=lambda: T0)
+    seen: list[str] = []
+    also: list[str] = []
+    stop = audit.watch(seen.append)
+    audit.watch(also.append)
+    await audit.record("login_ok", user_id="u1")
+    await audit.store(audit.event("refresh", session_id="s1"))
+    stop()
+    await audit.record("logout", session_id="s1")
+    assert seen == ["login_ok", "refresh"]
+    assert also == ["login_ok", "refresh", "logout"]
+    assert [e.kind for e in await stores.audit.list(limit=10)] == ["logout", "refresh", "login_ok"]
+    await stores.close()

@@ -149,3 +149,25 @@ async def test_metrics_count_requests_by_route_template_and_auth_events() -> Non
         == 3
     )
     assert "/sessions/not-a-session" not in after  # a path never becomes a label
+
+
+async def test_metrics_count_only_their_own_issuers_events_at_any_log_level() -> None:
+    """Two apps in one process (as in these tests): each counts its own issuer's audit
+    events, whatever the log level (no audit line is printed at ``warning``), and a
+    stopped app counts nothing more."""
+    async with (
+        _app(metrics="loopback", log_level="warning") as one,
+        _app(metrics="loopback", log_level="warning") as other,
+        _client(one) as client_one,
+        _client(other) as client_other,
+    ):
+        creds = {"username": "metered", "password": PASSWORD}
+        assert (await client_one.post("/auth/register", json=creds)).status_code == 201
+        assert (await client_one.post("/auth/login", json=creds)).status_code == 200
+        counted_one = (await client_one.get("/metrics")).text
+        counted_other = (await client_other.get("/metrics")).text
+        stopped = other.state.metrics
+    assert _value(counted_one, "tokensmith_logins_total", outcome="ok") == 1
+    assert _value(counted_one, "tokensmith_audit_events_total", event="login_ok") == 1
+    assert _value(counted_other, "tokensmith_logins_total", outcome="ok") == 0
+    assert stopped._unwatch is None  # detached at shutdown

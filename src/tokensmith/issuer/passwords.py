@@ -48,6 +48,13 @@ class Argon2Hasher:
             salt_len=params.salt_len,
             type=Type.ID,
         )
+        # a hash made with these parameters (argon2-cffi's PHC string): its head, and
+        # where its salt ends (unpadded base64 of salt_len bytes) and it ends
+        self._head = (
+            f"$argon2id$v=19$m={params.memory_cost},t={params.time_cost},p={params.parallelism}$"
+        )
+        self._salt_end = len(self._head) + _b64_length(params.salt_len)
+        self._length = self._salt_end + 1 + _b64_length(params.hash_len)
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
@@ -59,10 +66,22 @@ class Argon2Hasher:
             return False
 
     def needs_rehash(self, password_hash: str) -> bool:
+        if (  # the usual case (a login's), without parsing: exactly this shape
+            len(password_hash) == self._length
+            and password_hash.startswith(self._head)
+            and password_hash.find("$", len(self._head)) == self._salt_end
+            and password_hash.count("$") == 5
+        ):
+            return False
         try:
             return self._hasher.check_needs_rehash(password_hash)
         except (InvalidHashError, ValueError):
             return True
+
+
+def _b64_length(size: int) -> int:
+    """The length of ``size`` bytes in unpadded base64."""
+    return (4 * size + 2) // 3
 
 
 def _yield_to_the_loop(niceness: int) -> None:

@@ -7,6 +7,7 @@ machine running it may be busy); it checks the shape of what the benchmark repor
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,11 @@ def test_quick_run_argon2_ceiling_uses_tokensmiths_parameters(quick_run: tuple[d
         assert argon2[name] == Settings.model_fields[f"argon2_{name}"].default
     assert argon2["hashes_per_s"] > 0
     assert argon2["threads"] >= 1
+    for name, versus in argon2["login_vs_ceiling"].items():
+        # the target's figure: the median of the rounds' login / argon2 around it
+        paired = versus["wall_paired_per_round"]
+        assert len(paired) == quick_run[0]["plan"]["rounds"], name
+        assert versus["wall"] == pytest.approx(statistics.median(paired), abs=1e-3), name
 
 
 def test_quick_run_reports_flood_and_the_three_targets(quick_run: tuple[dict, str]) -> None:

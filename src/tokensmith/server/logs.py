@@ -73,9 +73,9 @@ def uvicorn_log_config(level: str, log_format: str = "json") -> dict[str, Any]:
 
 
 def configure_logging(level: str, log_format: str = "json") -> None:
-    """The ``tokensmith`` loggers write to stderr at ``level`` in ``log_format``. The level
-    sits on the handler, so the audit logger may stay at INFO for the metrics' counters
-    (server/metrics.py) without its lines printing below ``level``."""
+    """The ``tokensmith`` loggers write to stderr at ``level`` in ``log_format`` (the
+    metrics count audit events without the audit logger: below ``level`` no audit log
+    record is even built)."""
     handler = logging.StreamHandler()
     handler.setFormatter(_FORMATTERS[log_format]())
     handler.setLevel(level.upper())

@@ -1,13 +1,16 @@
 """The SQLite runner's lookups: on the event loop's own connection, never waiting there for
 a lock (a busy database sends the lookup to a reader thread), and a lookup from another
-thread is an ordinary read."""
+thread is an ordinary read. That connection is opened once, on a worker thread, never on
+the loop: until it is open, lookups are reads."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -38,10 +41,41 @@ def database(tmp_path: Path) -> str:
     return url
 
 
+async def _lookups_come_back_to_the_loop(runner: ThreadRunner) -> int:
+    """Look up until a lookup runs on the loop's own connection (opened meanwhile on a
+    worker thread); the count it answered."""
+    here = threading.current_thread().name
+    for _ in range(300):
+        name, count = await runner.lookup(_thread_of_count)
+        if name == here:
+            return count
+        assert name.startswith("tokensmith-db-r")  # a read, while the connection opens
+        await asyncio.sleep(0.01)
+    raise AssertionError("the lookups' connection was never opened")
+
+
+def _counting_opener(
+    runner: ThreadRunner, gate: threading.Event
+) -> tuple[Callable[[], Connection], list[tuple[Connection, Any]]]:
+    """``runner``'s own opener, counted (each connection it opened, with its ``sqlite3``
+    connection) and held back until ``gate`` is set."""
+    real = runner._open_here
+    opened: list[tuple[Connection, Any]] = []
+
+    def open_here() -> Connection:
+        assert gate.wait(5)
+        conn = real()
+        opened.append((conn, conn.connection.driver_connection))
+        return conn
+
+    return open_here, opened
+
+
 async def test_a_lookup_runs_on_the_calling_thread(database: str) -> None:
     runner = ThreadRunner(create_sqlite_engine(database))
     try:
         here = threading.current_thread().name
+        assert await _lookups_come_back_to_the_loop(runner) == 0
         assert await runner.lookup(_thread_of_count) == (here, 0)
         assert await runner.read(_thread_of_count) != (here, 0)  # a reader thread's
     finally:
@@ -54,6 +88,7 @@ async def test_a_busy_database_sends_the_lookup_to_a_reader_thread(database: str
     runner = ThreadRunner(create_sqlite_engine(database))
     loop_thread = threading.current_thread().name
     try:
+        await _lookups_come_back_to_the_loop(runner)
 
         def busy_on_the_loop(conn: Connection) -> tuple[str, int]:
             if threading.current_thread().name == loop_thread:
@@ -74,8 +109,7 @@ async def test_a_busy_database_sends_the_lookup_to_a_reader_thread(database: str
 async def test_a_lookup_from_another_thread_is_a_read(database: str) -> None:
     runner = ThreadRunner(create_sqlite_engine(database))
     try:
-        here = threading.current_thread().name
-        assert await runner.lookup(_thread_of_count) == (here, 0)
+        assert await _lookups_come_back_to_the_loop(runner) == 0
 
         def elsewhere() -> tuple[str, int]:
             return asyncio.run(runner.lookup(_thread_of_count))
@@ -87,14 +121,22 @@ async def test_a_lookup_from_another_thread_is_a_read(database: str) -> None:
 
 
 async def test_a_failed_lookup_leaves_no_connection_in_doubt(database: str) -> None:
+    """The connection is dropped, and opened again off the loop."""
     runner = ThreadRunner(create_sqlite_engine(database))
+    gate = threading.Event()
+    open_here, opened = _counting_opener(runner, gate)
+    gate.set()
+    runner._open_here = open_here  # type: ignore[method-assign]
     try:
+        await _lookups_come_back_to_the_loop(runner)
 
         def broken(conn: Connection) -> None:
             conn.execute(sa.text("SELECT * FROM no_such_table"))
 
         with pytest.raises(sa.exc.OperationalError):
             await runner.lookup(broken)
-        assert await runner.lookup(_thread_of_count) == (threading.current_thread().name, 0)
+        assert opened[0][0].closed
+        assert await _lookups_come_back_to_the_loop(runner) == 0
+        assert len(opened) == 2
     finally:
         await runner.dispose()

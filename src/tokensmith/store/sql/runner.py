@@ -11,7 +11,9 @@ a SQLAlchemy ``Connection``, run in one go.
   connection: its SQLite work takes a few microseconds, less than the two thread
   hand-offs a reader thread costs (each waking a thread on a machine whose cores are
   busy hashing passwords). It never waits for a lock there: if SQLite answers "busy", the
-  lookup goes to a reader thread like any read.
+  lookup goes to a reader thread like any read. That connection is opened on a worker
+  thread, never on the loop (opening runs the connect-time pragmas, which wait up to the
+  busy timeout for another process's lock); until it is open, lookups are reads.
 - PostgreSQL (:class:`AsyncRunner`): the function runs through asyncpg with
   ``AsyncConnection.run_sync``. A database that cannot be reached, or a connection lost
   mid-operation (a restart, a failover), raises :class:`StoreUnavailable` (the server's
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import queue
 import sqlite3
 import threading
@@ -41,6 +44,8 @@ from ..handoff import deliver, deliver_error
 __all__ = ["AsyncRunner", "Runner", "ThreadRunner"]
 
 T = TypeVar("T")
+
+log = logging.getLogger("tokensmith.store")
 
 
 class Runner(Protocol):
@@ -67,7 +72,16 @@ class ThreadRunner:
     (lighter than an executor future chained to an asyncio one). Lookups run on one more
     connection, owned by the first thread that looks something up (the event loop's):
     without a busy timeout, so that thread never sleeps on a lock; other threads' lookups
-    and busy ones are reads."""
+    and busy ones are reads.
+
+    That thread never opens the connection itself: opening runs the engine's connect-time
+    pragmas (``journal_mode=WAL`` and the rest, with the engine's busy timeout), which wait
+    for a lock another process holds, and on the loop that wait would freeze the server.
+    The first lookup starts opening it on a worker thread of the loop's default executor
+    (one open at a time, the busy timeout set to 0 there too) and, like every lookup that
+    arrives before it is open, is a read. A failed open leaves lookups as reads until a
+    later lookup tries again; :meth:`dispose` waits for an open in flight and closes what
+    it opened; a connection in doubt is dropped and opened again the same way."""
 
     def __init__(self, engine: sa.Engine, *, readers: int = 4) -> None:
         self.engine = engine
@@ -79,6 +93,7 @@ class ThreadRunner:
         self._disposed = False
         self._here: Connection | None = None  # the lookups' connection
         self._here_thread: int | None = None  # ... and the one thread that uses it
+        self._opening: asyncio.Future[Connection | None] | None = None  # ... being opened
 
     def _start(self) -> None:
         """The threads, at the first operation (daemons: a runner nobody disposed of
@@ -154,10 +169,9 @@ class ThreadRunner:
             return await self.read(fn)
         conn = self._here
         if conn is None:
-            conn = self._here = self.engine.connect()
-            driver = conn.connection.driver_connection
-            assert driver is not None
-            driver.execute("PRAGMA busy_timeout=0")  # "busy" at once, never a sleep here
+            if self._opening is None:
+                self._open_here_elsewhere()
+            return await self.read(fn)  # same answer, from a reader thread, meanwhile
         try:
             result = fn(conn)
         except sa.exc.OperationalError as exc:
@@ -172,6 +186,59 @@ class ThreadRunner:
         conn.rollback()  # ends SQLAlchemy's transaction; sqlite3 began none for reads
         return result
 
+    def _open_here_elsewhere(self) -> None:
+        """Start opening the lookups' connection on a worker thread; :meth:`_opened` takes
+        it on the loop."""
+        try:
+            opening = asyncio.get_running_loop().run_in_executor(None, self._open_quietly)
+        except RuntimeError:  # the loop's executor is shut down: lookups stay reads
+            return
+        self._opening = opening
+        opening.add_done_callback(self._opened)
+
+    def _open_quietly(self) -> Connection | None:
+        """On a worker thread: the lookups' connection, or None if it cannot be opened now
+        (lookups stay reads, which will raise the error if it persists)."""
+        try:
+            return self._open_here()
+        except Exception:
+            log.debug("the lookups' connection could not be opened", exc_info=True)
+            return None
+
+    def _open_here(self) -> Connection:
+        """On a worker thread: a connection for the loop's lookups, ready for them.
+
+        It is used on another thread than the one that opened it: ``sqlite3`` allows that
+        only without ``check_same_thread``, which :func:`.create_sqlite_engine` turns off
+        for every connection of its pool (and SQLAlchemy does for any SQLite file), since
+        the pool hands a connection to whichever thread checks it out; it is safe because
+        one thread at a time uses a connection (this one: the worker until it returns
+        it, then the loop alone)."""
+        conn = self.engine.connect()
+        try:
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            driver.execute("PRAGMA busy_timeout=0")  # "busy" at once, never a sleep on the loop
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _opened(self, opening: asyncio.Future[Connection | None]) -> None:
+        """On the loop, when the open in flight ends: lookups use the connection from now
+        on, unless the store was closed meanwhile (then it is closed too)."""
+        self._opening = None
+        if opening.cancelled() or opening.exception() is not None:
+            return  # nothing was handed over (_open_quietly catches the open's errors)
+        conn = opening.result()
+        if conn is None:
+            return
+        if self._disposed or self._here is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+            return
+        self._here = conn
+
     def _forget_here(self) -> None:
         if self._here is not None:
             with contextlib.suppress(Exception):
@@ -182,12 +249,14 @@ class ThreadRunner:
         return await self._run(self._writes, fn)
 
     async def dispose(self) -> None:
-        """Finish the queued operations, close the connections and stop the threads
-        (idempotent)."""
+        """Finish the queued operations, close the connections (the lookups' one once an
+        open in flight ends) and stop the threads (idempotent)."""
         if self._disposed:
             return
         self._disposed = True
         self._forget_here()
+        if self._opening is not None:  # _opened closes what it opens (the store is closed)
+            await asyncio.shield(self._opening)
         if self._threads:
             self._writes.put(None)
             for _ in range(self._readers):

@@ -273,6 +273,14 @@ def test_verify_refuses_plain_http_off_loopback(runner: CliRunner) -> None:
     assert err.startswith("error: jwks_fetch_refused: ")
 
 
+def test_verify_refuses_credentials_in_the_jwks_url(runner: CliRunner) -> None:
+    url = "https://user:secret@example.com/jwks"
+    code, _, err = _run(runner, "jwt", "verify", "--jwks", url, "a.b.c")
+    assert code == 1
+    assert err.startswith("error: jwks_fetch_refused: ")
+    assert "secret" not in err
+
+
 def test_decode_prints_unverified_header_and_claims(runner: CliRunner, es256_file: Path) -> None:
     key = JWK.from_json(es256_file.read_text())
     token = jwt.encode({"sub": "u1"}, key)

@@ -4,13 +4,15 @@ bounded size and time. Talks only to 127.0.0.1."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import http.server
 import json
 import socket
 import threading
+import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import pytest
@@ -196,3 +198,145 @@ def test_s4_fetch_jwks_is_bounded_in_time(server: str) -> None:
         fetch_jwks(f"{server}/hang", timeout=0.2)
     assert exc_info.value.code == "jwks_fetch_failed"
     assert _Handler.hits == ["/hang"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:secret@example.com/jwks.json",
+        "https://secret@example.com/jwks.json",
+        "http://user:secret@127.0.0.1/jwks.json",
+        "http://secret@localhost:8080/jwks.json",
+        "https://:secret@example.com/jwks.json",
+        "ftp://user:secret@127.0.0.1/jwks.json",
+    ],
+)
+def test_s4_fetch_jwks_refuses_credentials_in_the_url(url: str, attempts: list[str]) -> None:
+    with pytest.raises(Rejected) as exc_info:
+        fetch_jwks(url)
+    assert exc_info.value.code == "jwks_fetch_refused"
+    assert "secret" not in str(exc_info.value)
+    assert attempts == []
+
+
+# ---- a raw, misbehaving server: headers and bodies as slow or as large as it likes ----
+
+
+@pytest.fixture
+def raw_server() -> Iterator[Callable[[Callable[[socket.socket], None]], str]]:
+    """``start(script)`` -> the base URL of a one-connection server on 127.0.0.1 that
+    reads the request and hands the socket to ``script``; everything stops at teardown."""
+    done = threading.Event()
+    threads: list[threading.Thread] = []
+    listeners: list[socket.socket] = []
+
+    def start(script: Callable[[socket.socket], None]) -> str:
+        listener = socket.create_server(("127.0.0.1", 0))
+        listener.settimeout(10)
+        listeners.append(listener)
+
+        def serve() -> None:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(10)
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    data = conn.recv(4096)
+                    if not data:
+                        return
+                    request += data
+                with contextlib.suppress(OSError):  # the client hung up: what these tests want
+                    script(conn)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        threads.append(thread)
+        return f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+    start.done = done  # type: ignore[attr-defined]
+    yield start
+    done.set()
+    for listener in listeners:
+        listener.close()
+    for thread in threads:
+        thread.join(10)
+
+
+@pytest.mark.parametrize("phase", ["headers", "body"])
+def test_s4_fetch_jwks_has_an_overall_deadline(
+    raw_server: Callable[[Callable[[socket.socket], None]], str], phase: str
+) -> None:
+    """One byte every 50 ms keeps each socket read well inside its 2 s timeout; only the
+    overall deadline (0.5 s here) stops the fetch."""
+    done: threading.Event = raw_server.done  # type: ignore[attr-defined]
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+    filler = b"X-Padding: " + b"a" * 1000 + b"\r\n"
+
+    def script(conn: socket.socket) -> None:
+        deadline = time.monotonic() + 10
+        if phase == "headers":
+            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            data = filler
+        else:
+            conn.sendall(head)
+            data = b" " * 1000
+        for i in range(len(data)):
+            if done.is_set() or time.monotonic() > deadline:
+                return
+            conn.sendall(data[i : i + 1])
+            time.sleep(0.05)
+
+    url = raw_server(script)
+    started = time.monotonic()
+    with pytest.raises(Rejected) as exc_info:
+        fetch_jwks(f"{url}/jwks", timeout=2.0, deadline=0.5)
+    elapsed = time.monotonic() - started
+    assert exc_info.value.code == "jwks_fetch_failed"
+    assert "longer than" in exc_info.value.message
+    assert elapsed < 5  # generous: the point is "not for ever"
+
+
+def test_s4_fetch_jwks_refuses_a_declared_oversize_body_before_reading(
+    raw_server: Callable[[Callable[[socket.socket], None]], str],
+) -> None:
+    """A ``Content-Length`` above the cap is refused at once: the server sends a few bytes
+    and then nothing, and the fetch does not wait for the rest."""
+    done: threading.Event = raw_server.done  # type: ignore[attr-defined]
+
+    def script(conn: socket.socket) -> None:
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {MAX_JWKS_DOWNLOAD + 1}\r\n\r\n".encode()
+            + b'{"keys": ['
+        )
+        done.wait(10)
+
+    url = raw_server(script)
+    with pytest.raises(Rejected) as exc_info:
+        fetch_jwks(f"{url}/jwks", timeout=2.0)
+    assert exc_info.value.code == "jwks_fetch_failed"
+    assert "too large" in exc_info.value.message
+
+
+def test_s4_fetch_jwks_stops_an_undeclared_body_at_the_cap(
+    raw_server: Callable[[Callable[[socket.socket], None]], str],
+) -> None:
+    """No ``Content-Length``, a body that never ends: reading stops just past the cap."""
+    done: threading.Event = raw_server.done  # type: ignore[attr-defined]
+    sent = [0]
+
+    def script(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n")
+        block = b" " * 1024
+        while not done.is_set() and sent[0] < 64 * 1024 * 1024:
+            conn.sendall(block)
+            sent[0] += len(block)
+
+    url = raw_server(script)
+    with pytest.raises(Rejected) as exc_info:
+        fetch_jwks(f"{url}/jwks", timeout=5.0, deadline=8.0, max_bytes=4096)
+    assert exc_info.value.code == "jwks_fetch_failed"
+    assert "too large" in exc_info.value.message

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import http.client
+import io
 import ipaddress
 import re
+import socket
 import sys
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,6 +20,7 @@ from ..jose import JWK, JoseError, JWKSet
 
 MAX_KEY_FILE = 1024 * 1024
 MAX_JWKS_DOWNLOAD = 512 * 1024
+_CHUNK = 16 * 1024
 _DURATION = re.compile(r"(\d+)([smhdw]?)")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -81,25 +87,124 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def fetch_jwks(url: str, *, timeout: float = 10.0) -> JWKSet:
-    """Fetch a public key set: https only (http on loopback), no redirects, bounded (S4)."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+class _DeadlineReader(io.RawIOBase):
+    """The socket's reads, each given only what is left of the fetch's deadline."""
+
+    def __init__(self, sock: socket.socket, deadline_at: float, timeout: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._raw = sock.makefile("rb", buffering=0)  # holds a reference on the socket
+        self._deadline_at = deadline_at
+        self._timeout = timeout
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        remaining = self._deadline_at - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the fetch's deadline has passed")
+        self._sock.settimeout(min(self._timeout, remaining))
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+class _DeadlineSocket:
+    """A connected socket whose response is read under one overall deadline."""
+
+    def __init__(self, sock: socket.socket, deadline_at: float, timeout: float) -> None:
+        self._sock = sock
+        self._deadline_at = deadline_at
+        self._timeout = timeout
+
+    def makefile(self, mode: str = "r", *args: object, **kwargs: object) -> io.BufferedReader:
+        if mode != "rb":
+            raise ValueError(f"unsupported mode {mode!r}")
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline_at, self._timeout))
+
+    def __getattr__(self, name: str) -> Any:  # sendall, close, settimeout, ...
+        return getattr(self._sock, name)
+
+
+def _deadline_handlers(deadline_at: float, timeout: float) -> list[urllib.request.BaseHandler]:
+    """urllib's http and https handlers, their connections' reads bound by ``deadline_at``."""
+
+    class HTTPConnection(http.client.HTTPConnection):
+        def connect(self) -> None:
+            super().connect()
+            self.sock = _DeadlineSocket(self.sock, deadline_at, timeout)
+
+    class HTTPSConnection(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()
+            self.sock = _DeadlineSocket(self.sock, deadline_at, timeout)
+
+    class HTTPHandler(urllib.request.HTTPHandler):
+        def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(HTTPConnection, req)
+
+    class HTTPSHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(HTTPSConnection, req)  # the default, verifying, TLS context
+
+    return [HTTPHandler(), HTTPSHandler()]
+
+
+def _check_jwks_url(url: str) -> None:
+    """``jwks_fetch_refused`` unless the CLI may fetch ``url`` (S4): https only (http on
+    loopback), no credentials in the URL (and the message never echoes them)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        raise Rejected("jwks_fetch_refused", "the URL cannot be parsed") from None
+    if "@" in parts.netloc:
+        raise Rejected("jwks_fetch_refused", "credentials in a URL are refused")
+    if parts.scheme not in ("https", "http") or not host:
         raise Rejected("jwks_fetch_refused", f"{url!r} is not an http(s) URL")
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+    if parts.scheme == "http" and not is_loopback_host(host):
         raise Rejected("jwks_fetch_refused", "plain http is allowed only on loopback")
-    opener = urllib.request.build_opener(_NoRedirect())
+
+
+def fetch_jwks(
+    url: str,
+    *,
+    timeout: float = 10.0,
+    deadline: float = 20.0,
+    max_bytes: int = MAX_JWKS_DOWNLOAD,
+) -> JWKSet:
+    """Fetch a public key set under S4's rules: https only (http on loopback), no
+    credentials in the URL, no redirects, status 200 only, at most ``max_bytes`` (a larger
+    ``Content-Length`` is refused before reading), ``timeout`` per socket operation and
+    ``deadline`` seconds for the response as a whole (status line, headers and body).
+
+    Not bounded by ``deadline``, only by ``timeout`` per operation: the name lookup,
+    the TCP connect and the TLS handshake."""
+    _check_jwks_url(url)
+    deadline_at = time.monotonic() + deadline
+    opener = urllib.request.build_opener(_NoRedirect(), *_deadline_handlers(deadline_at, timeout))
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     try:
-        with opener.open(request, timeout=timeout) as response:
+        with opener.open(request, timeout=min(timeout, deadline)) as response:
             if response.status != 200:
                 raise Rejected("jwks_fetch_failed", f"HTTP {response.status} from {url}")
-            body = response.read(MAX_JWKS_DOWNLOAD + 1)
-    except OSError as exc:
+            length = response.headers.get("Content-Length")
+            if length is not None and (not length.isdigit() or int(length) > max_bytes):
+                raise Rejected("jwks_fetch_failed", f"the key set at {url} is too large")
+            body = bytearray()
+            while chunk := response.read(min(_CHUNK, max_bytes + 1 - len(body))):
+                body += chunk
+                if len(body) > max_bytes:
+                    raise Rejected("jwks_fetch_failed", f"the key set at {url} is too large")
+    except (OSError, http.client.HTTPException) as exc:
+        if time.monotonic() >= deadline_at:
+            raise Rejected("jwks_fetch_failed", f"{url} took longer than {deadline:g} s") from None
         raise Rejected("jwks_fetch_failed", f"cannot fetch {url}: {exc}") from None
-    if len(body) > MAX_JWKS_DOWNLOAD:
-        raise Rejected("jwks_fetch_failed", f"the key set at {url} is too large")
-    return JWKSet.from_json(body, public_only=True)
+    return JWKSet.from_json(bytes(body), public_only=True)
 
 
 def load_jwks(source: str) -> JWKSet:

@@ -205,6 +205,10 @@ class Settings(BaseSettings):
         20, ge=1, description="Registrations per client address within the window."
     )
     rate_register_window: Duration = Field(3600, ge=1, description="Registration window.")
+    rate_inspect_limit: int = Field(
+        60, ge=1, description="Token-inspector calls per client address within the window."
+    )
+    rate_inspect_window: Duration = Field(60, ge=1, description="Token-inspector window.")
 
     # DPoP (RFC 9449)
     dpop_algs: StrList = Field(

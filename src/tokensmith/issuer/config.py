@@ -117,6 +117,8 @@ class RateLimits:
     address: RateLimitRule = field(default_factory=lambda: RateLimitRule(50, 300.0, 1.0, 900.0))
     #: registrations per address (every attempt counts, successful or not)
     register: RateLimitRule = field(default_factory=lambda: RateLimitRule(20, 3600.0, 60.0, 3600.0))
+    #: token-inspector calls per address (every call counts: each may do real crypto work)
+    inspect: RateLimitRule = field(default_factory=lambda: RateLimitRule(60, 60.0, 1.0, 300.0))
 
 
 @dataclass(frozen=True)

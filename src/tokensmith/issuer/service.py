@@ -229,6 +229,14 @@ class Issuer:
             max_backoff=rule.max_backoff,
         )
 
+    async def count_inspection(self, *, ctx: RequestContext = _NO_CONTEXT) -> None:
+        """Count one token-inspector call from ``ctx.ip`` against
+        ``config.rate_limits.inspect`` (every call counts; no address, no limit).
+        Errors: rate_limited."""
+        address = None if ctx.ip is None else f"inspect:{ctx.ip}"
+        await self._check_rate(address)
+        await self._fail(address, self.config.rate_limits.inspect)
+
     async def _create_user(
         self,
         *,

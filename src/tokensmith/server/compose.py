@@ -74,6 +74,12 @@ def issuer_config(settings: Settings) -> IssuerConfig:
                     defaults.register.backoff,
                     defaults.register.max_backoff,
                 ),
+                inspect=RateLimitRule(
+                    settings.rate_inspect_limit,
+                    float(settings.rate_inspect_window),
+                    defaults.inspect.backoff,
+                    defaults.inspect.max_backoff,
+                ),
             ),
             first_party_client_id=settings.first_party_client_id,
             default_scope=settings.default_scope,

@@ -248,6 +248,24 @@ async def test_registration_rate_limited_per_address(stores: Stores, clock: Fake
     await issuer.close()
 
 
+async def test_inspections_rate_limited_per_address(stores: Stores, clock: FakeClock) -> None:
+    issuer = await open_issuer(
+        stores, clock, rate_limits=RateLimits(inspect=RateLimitRule(2, 60.0, 1.0, 300.0))
+    )
+    ctx = RequestContext(ip="192.0.2.10")
+    await issuer.count_inspection(ctx=ctx)
+    await issuer.count_inspection(ctx=ctx)
+    with pytest.raises(RateLimitedError) as limited:
+        await issuer.count_inspection(ctx=ctx)
+    assert limited.value.retry_after == 1
+    await issuer.count_inspection(ctx=RequestContext(ip="192.0.2.11"))
+    for _ in range(5):  # no address, nothing to count against
+        await issuer.count_inspection()
+    # the register limit is a separate count for the same address
+    await issuer.register(username="a1", password=PASSWORD, ctx=ctx)
+    await issuer.close()
+
+
 async def test_rate_limits_can_be_disabled(stores: Stores, clock: FakeClock) -> None:
     issuer = await open_issuer(stores, clock, rate_limits=RateLimits(enabled=False))
     for _ in range(10):

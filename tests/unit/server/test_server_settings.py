@@ -224,3 +224,23 @@ def test_unknown_tokensmith_variables_are_named_so_typos_do_not_pass_silently() 
         "HOME": "/root",
     }
     assert unknown_variables(environ) == ["TOKENSMITH_PROT", "tokensmith_acess_ttl"]
+
+
+def test_the_inspector_rate_limit_comes_from_env_and_toml_and_is_validated(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    defaults = issuer_config(load_settings()).rate_limits.inspect
+    assert (defaults.limit, defaults.window) == (60, 60.0)
+    config = tmp_path / "tokensmith.toml"
+    config.write_text('rate_inspect_limit = 5\nrate_inspect_window = "2m"\n')
+    monkeypatch.setenv("TOKENSMITH_RATE_INSPECT_LIMIT", "7")
+    rule = issuer_config(load_settings(config_file=config)).rate_limits.inspect
+    assert (rule.limit, rule.window) == (7, 120.0)  # env beats the file
+    assert (rule.backoff, rule.max_backoff) == (defaults.backoff, defaults.max_backoff)
+    monkeypatch.setenv("TOKENSMITH_RATE_INSPECT_LIMIT", "0")
+    monkeypatch.setenv("TOKENSMITH_RATE_INSPECT_WINDOW", "soon")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    joined = "\n".join(info.value.problems)
+    assert "rate_inspect_limit (TOKENSMITH_RATE_INSPECT_LIMIT)" in joined
+    assert "rate_inspect_window (TOKENSMITH_RATE_INSPECT_WINDOW)" in joined

@@ -3,9 +3,13 @@
 Open to anyone, signed in or not: it uses only this server's public JWKS and what the
 caller pastes, and it keeps nothing. The token and the key travel in the JSON body (never
 a URL, so never an access-log line) and are not logged; the answer is ``no-store``.
+Each call may do real crypto work (a pasted RSA key), so calls are limited per client
+address (``rate_limits.inspect``: 429 ``rate_limited`` with ``Retry-After``).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -13,11 +17,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..issuer.errors import AuthError
 from ..jose import JWKSet
-from .deps import issuer_of
+from .deps import context, issuer_of
 from .errors import NO_STORE
 from .inspection import LIMITS, MAX_KEY_TEXT, InspectionError, inspect
+from .models import ErrorResponse
 
-router = APIRouter(tags=["inspector"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "token_malformed, key_invalid, invalid_request"},
+    429: {"model": ErrorResponse, "description": "rate_limited (see Retry-After)"},
+}
+
+router = APIRouter(tags=["inspector"], responses=ERRORS)
 
 
 class InspectRequest(BaseModel):
@@ -30,8 +40,10 @@ class InspectRequest(BaseModel):
 async def analyze(request: Request, body: InspectRequest) -> JSONResponse:
     """Decode a compact JWT (JWS) or JWE, check its signature against this server's JWKS
     or the pasted ``key`` (JWK, JWK Set or PEM; a JWE is decrypted only with a pasted
-    key), and list RFC 8725 warnings. 400 ``token_malformed`` / ``key_invalid``."""
+    key), and list RFC 8725 warnings. 400 ``token_malformed`` / ``key_invalid``; 429
+    ``rate_limited`` past the per-address limit (counted before any work is done)."""
     issuer = issuer_of(request)
+    await issuer.count_inspection(ctx=context(request))
     server_keys = JWKSet.from_dict(issuer.jwks(), public_only=True)
     try:
         result = inspect(body.token, server_keys=server_keys, key_text=body.key, now=issuer.now())

@@ -5,9 +5,11 @@ stable error codes, and nothing pasted in any log line."""
 from __future__ import annotations
 
 import base64
+import contextlib
+import dataclasses
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +21,8 @@ from contract.support import MASTER_KEY, CountingHasher, FakeClock, make_config
 from tokensmith.issuer.service import Issuer
 from tokensmith.jose import JWK, jwe, jwt
 from tokensmith.server import create_app
-from tokensmith.settings import load_settings
+from tokensmith.server.compose import issuer_config
+from tokensmith.settings import Settings, load_settings
 from tokensmith.store import memory_stores
 
 pytestmark = pytest.mark.anyio
@@ -252,3 +255,83 @@ async def test_s27_nothing_pasted_into_the_inspector_reaches_a_log_line(
         for secret in (token, signature, pem, pem.splitlines()[1]):
             assert secret not in message
             assert secret not in fields
+
+
+# ---- the per-address rate limit ---------------------------------------------------------
+
+
+@dataclass
+class Limited:
+    clock: FakeClock
+    app: FastAPI
+
+    async def analyze(self, ip: str, token: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=self.app, client=(ip, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            return await http.post("/inspector/analyze", json={"token": token})
+
+
+@pytest.fixture
+async def limited_inspector() -> AsyncIterator[Callable[[Settings], Awaitable[Limited]]]:
+    """``open(settings)``: an app whose issuer takes its rate limits from ``settings``."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def open_(settings: Settings) -> Limited:
+            clock = FakeClock()
+            stores = memory_stores()
+            stack.push_async_callback(stores.close)
+            config = dataclasses.replace(
+                make_config(), rate_limits=issuer_config(settings).rate_limits
+            )
+            issuer = await Issuer.open(
+                config, stores, master_key=MASTER_KEY, clock=clock, hasher=CountingHasher()
+            )
+            stack.push_async_callback(issuer.close)
+            app = create_app(settings, issuer=issuer)
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            return Limited(clock, app)
+
+        yield open_
+
+
+TOKEN = unsigned({"sub": "someone", "exp": 2_000_000_000})
+
+
+async def test_inspector_calls_are_limited_per_address(
+    limited_inspector: Callable[[Settings], Awaitable[Limited]],
+) -> None:
+    site = await limited_inspector(load_settings(rate_inspect_limit=3, rate_inspect_window="1m"))
+    for _ in range(3):
+        assert (await site.analyze("192.0.2.1", TOKEN)).status_code == 200
+    refused = await site.analyze("192.0.2.1", TOKEN)
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "1"
+    assert refused.headers["cache-control"] == "no-store"
+    assert refused.json()["error"] == "rate_limited"
+    # counted before any work: a malformed token is refused for the rate, not decoded
+    assert (await site.analyze("192.0.2.1", "not a token")).status_code == 429
+    # another address is not affected
+    assert (await site.analyze("192.0.2.2", TOKEN)).status_code == 200
+    # the block is a back-off, not a ban; hammering on doubles it
+    site.clock.advance(1.5)
+    assert (await site.analyze("192.0.2.1", TOKEN)).status_code == 200
+    again = await site.analyze("192.0.2.1", TOKEN)
+    assert again.status_code == 429
+    assert again.headers["retry-after"] == "2"
+
+
+async def test_inspector_default_limit_is_60_calls_per_address(
+    limited_inspector: Callable[[Settings], Awaitable[Limited]],
+) -> None:
+    site = await limited_inspector(load_settings())
+    for _ in range(60):
+        assert (await site.analyze("192.0.2.3", TOKEN)).status_code == 200
+    assert (await site.analyze("192.0.2.3", TOKEN)).status_code == 429
+
+
+async def test_inspector_calls_pass_when_rate_limits_are_disabled(
+    limited_inspector: Callable[[Settings], Awaitable[Limited]],
+) -> None:
+    site = await limited_inspector(load_settings(rate_limits=False, rate_inspect_limit=1))
+    for _ in range(5):
+        assert (await site.analyze("192.0.2.4", TOKEN)).status_code == 200

@@ -14,7 +14,7 @@ from tokensmith.issuer.passwords import Argon2Hasher
 CURRENT = Argon2Params(time_cost=2, memory_cost=1024, parallelism=1, hash_len=32, salt_len=16)
 
 
-def _made_with(params: Argon2Params, kind: Type = Type.ID) -> str:
+def _argon2_cffi(params: Argon2Params, kind: Type = Type.ID) -> PasswordHasher:
     return PasswordHasher(
         time_cost=params.time_cost,
         memory_cost=params.memory_cost,
@@ -22,7 +22,11 @@ def _made_with(params: Argon2Params, kind: Type = Type.ID) -> str:
         hash_len=params.hash_len,
         salt_len=params.salt_len,
         type=kind,
-    ).hash("a password")
+    )
+
+
+def _made_with(params: Argon2Params, kind: Type = Type.ID) -> str:
+    return _argon2_cffi(params, kind).hash("a password")
 
 
 def _variants() -> dict[str, str]:
@@ -64,14 +68,7 @@ def test_needs_rehash_answers_as_argon2_does(name: str) -> None:
     stored = _VARIANTS[name]
     hasher = Argon2Hasher(CURRENT)
     try:
-        expected = PasswordHasher(
-            time_cost=CURRENT.time_cost,
-            memory_cost=CURRENT.memory_cost,
-            parallelism=CURRENT.parallelism,
-            hash_len=CURRENT.hash_len,
-            salt_len=CURRENT.salt_len,
-            type=Type.ID,
-        ).check_needs_rehash(stored)
+        expected = _argon2_cffi(CURRENT).check_needs_rehash(stored)
     except Exception:  # unreadable: tokensmith rehashes (a login then stores a good one)
         expected = True
     assert hasher.needs_rehash(stored) is expected

@@ -144,6 +144,22 @@ def test_s4_fetch_jwks_from_loopback_http(server: str) -> None:
     assert _Handler.hits == ["/jwks"]
 
 
+def test_s4_fetch_jwks_from_loopback_never_goes_through_a_proxy(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy from the environment would fetch "127.0.0.1" on its own host: here it is
+    a port where nothing listens, so going through it fails."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, nowhere)
+    assert fetch_jwks(f"{server}/jwks").get("served") is not None
+    assert _Handler.hits == ["/jwks"]
+
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -319,6 +335,22 @@ def test_s4_fetch_jwks_refuses_a_declared_oversize_body_before_reading(
         fetch_jwks(f"{url}/jwks", timeout=2.0)
     assert exc_info.value.code == "jwks_fetch_failed"
     assert "too large" in exc_info.value.message
+
+
+def test_s4_fetch_jwks_refuses_an_invalid_content_length(
+    raw_server: Callable[[Callable[[socket.socket], None]], str],
+) -> None:
+    done: threading.Event = raw_server.done  # type: ignore[attr-defined]
+
+    def script(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 12x\r\n\r\n" + b'{"keys": []}')
+        done.wait(10)
+
+    url = raw_server(script)
+    with pytest.raises(Rejected) as exc_info:
+        fetch_jwks(f"{url}/jwks", timeout=2.0)
+    assert exc_info.value.code == "jwks_fetch_failed"
+    assert "invalid Content-Length" in exc_info.value.message
 
 
 def test_s4_fetch_jwks_stops_an_undeclared_body_at_the_cap(

@@ -177,8 +177,9 @@ def fetch_jwks(
     deadline: float = 20.0,
     max_bytes: int = MAX_JWKS_DOWNLOAD,
 ) -> JWKSet:
-    """Fetch a public key set under S4's rules: https only (http on loopback), no
-    credentials in the URL, no redirects, status 200 only, at most ``max_bytes`` (a larger
+    """Fetch a public key set under S4's rules: https only (http on loopback, never
+    through a proxy), no credentials in the URL, no redirects, status 200 only, at most
+    ``max_bytes`` (a larger
     ``Content-Length`` is refused before reading), ``timeout`` per socket operation and
     ``deadline`` seconds for the response as a whole (status line, headers and body).
 
@@ -186,14 +187,21 @@ def fetch_jwks(
     the TCP connect and the TLS handshake."""
     _check_jwks_url(url)
     deadline_at = time.monotonic() + deadline
-    opener = urllib.request.build_opener(_NoRedirect(), *_deadline_handlers(deadline_at, timeout))
+    handlers = [_NoRedirect(), *_deadline_handlers(deadline_at, timeout)]
+    if is_loopback_host(urllib.parse.urlsplit(url).hostname or ""):
+        # this machine's own server: never through a proxy from the environment
+        # (http_proxy would send the request, and "127.0.0.1", to the proxy's host)
+        handlers.append(urllib.request.ProxyHandler({}))
+    opener = urllib.request.build_opener(*handlers)
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     try:
         with opener.open(request, timeout=min(timeout, deadline)) as response:
             if response.status != 200:
                 raise Rejected("jwks_fetch_failed", f"HTTP {response.status} from {url}")
             length = response.headers.get("Content-Length")
-            if length is not None and (not length.isdigit() or int(length) > max_bytes):
+            if length is not None and not length.isdigit():
+                raise Rejected("jwks_fetch_failed", f"{url} sent an invalid Content-Length")
+            if length is not None and int(length) > max_bytes:
                 raise Rejected("jwks_fetch_failed", f"the key set at {url} is too large")
             body = bytearray()
             while chunk := response.read(min(_CHUNK, max_bytes + 1 - len(body))):

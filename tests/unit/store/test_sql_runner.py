@@ -9,7 +9,6 @@ import asyncio
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,11 +74,10 @@ def _lock_out(url: str) -> sqlite3.Connection:
     return holder
 
 
-def _counting_opener(
-    runner: ThreadRunner, gate: threading.Event
-) -> tuple[Callable[[], Connection], list[tuple[Connection, Any]]]:
-    """``runner``'s own opener, counted (each connection it opened, with its ``sqlite3``
-    connection) and held back until ``gate`` is set."""
+def _count_opens(runner: ThreadRunner, gate: threading.Event) -> list[tuple[Connection, Any]]:
+    """Replace ``runner``'s opener with its own, counted (each connection it opened, with
+    its ``sqlite3`` connection, goes in the list returned) and held back until ``gate`` is
+    set."""
     real = runner._open_here
     opened: list[tuple[Connection, Any]] = []
 
@@ -89,7 +87,8 @@ def _counting_opener(
         opened.append((conn, conn.connection.driver_connection))
         return conn
 
-    return open_here, opened
+    runner._open_here = open_here  # type: ignore[method-assign]
+    return opened
 
 
 async def test_a_lookup_runs_on_the_calling_thread(database: str) -> None:
@@ -145,9 +144,8 @@ async def test_a_failed_lookup_leaves_no_connection_in_doubt(database: str) -> N
     """The connection is dropped, and opened again off the loop."""
     runner = ThreadRunner(create_sqlite_engine(database))
     gate = threading.Event()
-    open_here, opened = _counting_opener(runner, gate)
+    opened = _count_opens(runner, gate)
     gate.set()
-    runner._open_here = open_here  # type: ignore[method-assign]
     try:
         await _lookups_come_back_to_the_loop(runner)
 
@@ -193,8 +191,7 @@ async def test_concurrent_first_lookups_open_one_connection(database: str) -> No
     _add_user(database)
     runner = ThreadRunner(create_sqlite_engine(database))
     gate = threading.Event()
-    open_here, opened = _counting_opener(runner, gate)
-    runner._open_here = open_here  # type: ignore[method-assign]
+    opened = _count_opens(runner, gate)
     here = threading.current_thread().name
     try:
         meanwhile = await asyncio.gather(*(runner.lookup(_thread_of_count) for _ in range(20)))
@@ -233,8 +230,7 @@ async def test_a_failed_open_leaves_lookups_to_readers_and_is_tried_again(databa
 async def test_dispose_during_the_open_closes_what_it_opens(database: str) -> None:
     runner = ThreadRunner(create_sqlite_engine(database))
     gate = threading.Event()
-    open_here, opened = _counting_opener(runner, gate)
-    runner._open_here = open_here  # type: ignore[method-assign]
+    opened = _count_opens(runner, gate)
     try:
         name, _ = await runner.lookup(_thread_of_count)  # starts the open, held at the gate
         assert name.startswith("tokensmith-db-r")

@@ -29,6 +29,7 @@ from . import (
 )
 from .compose import open_issuer
 from .errors import install_error_handlers
+from .hot import HOT_PATHS, HotRoutes
 from .limits import SizeLimits
 from .logs import AccessLog
 from .metrics import ServerMetrics
@@ -49,11 +50,15 @@ async def _maintain_keys(issuer: Issuer, interval: float, stopping: asyncio.Even
             log.error("key maintenance failed: %s", type(exc).__name__)
 
 
-def create_app(settings: Settings, *, issuer: Issuer | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, issuer: Issuer | None = None, short_path: bool = True
+) -> FastAPI:
     """The FastAPI application for ``settings``.
 
     Without ``issuer``, the app opens its own at startup (:func:`open_issuer`) and closes
-    it, and its stores, at shutdown. With one, the caller owns it.
+    it, and its stores, at shutdown. With one, the caller owns it. ``short_path=False``
+    sends login and refresh through FastAPI's generic handling too (server/hot.py; the
+    tests compare the two).
     """
 
     @contextlib.asynccontextmanager
@@ -102,6 +107,13 @@ def create_app(settings: Settings, *, issuer: Issuer | None = None) -> FastAPI:
     if settings.pages:
         app.include_router(pages.build_router())
         app.include_router(inspect_routes.router)
+    if short_path:
+        app.add_middleware(
+            HotRoutes,
+            routes=auth_routes.router.routes,
+            paths=HOT_PATHS,
+            handlers=app.exception_handlers,
+        )
     if settings.cookie_mode or settings.allowed_origins:
         # listed origins: a registered login client in cookie mode calls from there too
         from fastapi.middleware.cors import CORSMiddleware

@@ -1,12 +1,12 @@
 """A short path for the hottest JSON endpoints (``POST /auth/login``, ``/auth/refresh``).
 
-FastAPI's generic request handling (routing through the included routers, the body
-parsing and dependency solving of its request handler, three more middleware layers)
-costs a login about as much CPU on the event loop as the issuer's own work besides the
-password hash. For a request that FastAPI would read as a JSON body of the route's model,
-:class:`HotRoutes` does the same steps itself (``json.loads``, then the model's
-validation) and calls the **same endpoint function** with the **same model**; the app's
-own exception handlers render what the endpoint raises.
+FastAPI's generic request handling (two more middleware layers, routing through the
+included routers, the body parsing and dependency solving of its request handler) costs
+a login about a sixth of its event-loop CPU (docs/benchmarks-server.md). For a request
+that FastAPI would read as a JSON body of the route's model, :class:`HotRoutes` does the
+same steps itself (``json.loads``, then the model's validation) and calls the **same
+endpoint function** with the **same model**; the app's own exception handlers render
+what the endpoint raises.
 
 Everything else takes FastAPI's path, with the body replayed unchanged: another method or
 path, a body that is not one ``application/json`` message, JSON that does not parse or

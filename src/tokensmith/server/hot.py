@@ -30,7 +30,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .limits import replaying
 
 #: the endpoints taken on the short path (every other one takes FastAPI's)
 HOT_PATHS = ("/auth/login", "/auth/refresh")
@@ -86,7 +88,7 @@ class HotRoutes:
             await self.app(scope, receive, send)
             return
         message = await receive()
-        replay = _replay(message, receive)
+        replay = replaying(message, receive)
         if message["type"] != "http.request" or message.get("more_body", False):
             await self.app(scope, replay, send)
             return
@@ -161,17 +163,3 @@ def _body_model(route: APIRoute) -> type[BaseModel] | None:
     if isinstance(model, type) and issubclass(model, BaseModel):
         return model
     return None
-
-
-def _replay(first: Message, receive: Receive) -> Receive:
-    """``receive`` that gives ``first`` once more, then the server's next messages."""
-    given = False
-
-    async def again() -> Message:
-        nonlocal given
-        if not given:
-            given = True
-            return first
-        return await receive()
-
-    return again

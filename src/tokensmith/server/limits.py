@@ -75,20 +75,25 @@ class SizeLimits:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, replaying(message, receive), send)
 
     def _too_large(self) -> str:
         return f"request body exceeds {self.max_body} bytes"
+
+
+def replaying(first: Message, receive: Receive) -> Receive:
+    """``receive`` that gives ``first`` once more, then the server's next messages."""
+    given = False
+
+    async def again() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return first
+        return await receive()
+
+    return again
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -81,10 +81,12 @@ class HotRoutes:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hot = self.routes.get(scope["path"]) if scope["type"] == "http" else None
-        if hot is None or scope["method"] != "POST" or scope.get("root_path"):
-            await self.app(scope, receive, send)
-            return
-        if not _is_json(scope):
+        if (
+            hot is None
+            or scope["method"] != "POST"
+            or scope.get("root_path")
+            or not _is_json(scope)
+        ):
             await self.app(scope, receive, send)
             return
         message = await receive()

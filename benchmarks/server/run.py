@@ -58,7 +58,7 @@ from argon2.low_level import Type, hash_secret_raw
 from tokensmith.jose import JWK
 from tokensmith.settings import Settings
 
-from .load import Connection, Run, Step, drive
+from .load import Connection, Run, Step, drive, encode_request, repeat, run_async
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_JSON = ROOT / "docs" / "benchmarks-server.json"
@@ -120,7 +120,7 @@ def on_processes(pids: list[int], run: Any) -> Run:
         return None if None in values else sum(v for v in values if v is not None)
 
     before = total()
-    result: Run = asyncio.run(run)
+    result: Run = run_async(run)
     after = total()
     if before is not None and after is not None:
         result.server_cpu_s = after - before
@@ -221,7 +221,7 @@ def tokensmith_server(tmp: Path, concurrency: int, users: int) -> Iterator[Serve
                 await conn.request("POST", "/auth/register", server.login_body(i), expect=201)
             await conn.close()
 
-        asyncio.run(register())
+        run_async(register())
         yield server
     finally:
         stop(process)
@@ -329,13 +329,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 async def login_run(server: Server, clients: int, seconds: float) -> Run:
-    def step(i: int) -> Step:
-        async def one(conn: Connection) -> None:
-            await server.login(conn, i)
-
-        return one
-
-    return await drive(server.port, [step(i) for i in range(clients)], seconds)
+    """Client ``i`` logs in as user ``i`` again and again."""
+    messages = [
+        encode_request("POST", server.login_path, server.login_body(i)) for i in range(clients)
+    ]
+    return await repeat(server.port, messages, seconds)
 
 
 async def fresh_chains(server: Server, clients: int) -> list[str]:
@@ -382,19 +380,12 @@ async def access_tokens(server: Server, clients: int) -> list[str]:
 async def third_run(server: Server, access: list[str], seconds: float) -> Run:
     """tokensmith: GET the JWKS; simplejwt: POST one of ``access`` to its verify view."""
     if server.third == "jwks":
-
-        async def jwks(conn: Connection) -> None:
-            await conn.request("GET", "/.well-known/jwks.json")
-
-        return await drive(server.port, [jwks] * len(access), seconds)
-
-    def step(i: int) -> Step:
-        async def verify(conn: Connection) -> None:
-            await conn.request("POST", "/api/token/verify/", {"token": access[i]})
-
-        return verify
-
-    return await drive(server.port, [step(i) for i in range(len(access))], seconds)
+        messages = [encode_request("GET", "/.well-known/jwks.json")] * len(access)
+    else:
+        messages = [
+            encode_request("POST", "/api/token/verify/", {"token": token}) for token in access
+        ]
+    return await repeat(server.port, messages, seconds)
 
 
 async def flood_run(
@@ -484,9 +475,9 @@ def measure(plan: Plan, tmp: Path) -> dict[str, Any]:
     ):
         servers = [ts, sj]
         for server in servers:  # warm up: imports, caches, the first SQLite pages
-            asyncio.run(login_run(server, plan.concurrency, min(plan.seconds, 1.0)))
-            chains = asyncio.run(fresh_chains(server, plan.concurrency))
-            asyncio.run(refresh_run(server, chains, min(plan.seconds, 1.0)))
+            run_async(login_run(server, plan.concurrency, min(plan.seconds, 1.0)))
+            chains = run_async(fresh_chains(server, plan.concurrency))
+            run_async(refresh_run(server, chains, min(plan.seconds, 1.0)))
         runs: dict[tuple[str, str], list[Run]] = {}
         ceilings: dict[str, list[Ceiling]] = {s.name: [] for s in servers}
         floods: dict[str, list[tuple[Run, Run, Run]]] = {s.name: [] for s in servers}
@@ -502,22 +493,22 @@ def measure(plan: Plan, tmp: Path) -> dict[str, Any]:
                 )
                 after = argon2_ceiling(n, plan.seconds / 2)
                 ceilings[server.name].append(Ceiling.around(before, after))
-                chains = asyncio.run(fresh_chains(server, c))
+                chains = run_async(fresh_chains(server, c))
                 runs.setdefault(("refresh", server.name), []).append(
                     on_server(server, refresh_run(server, chains, plan.seconds))
                 )
                 access = (
-                    asyncio.run(access_tokens(server, c)) if server.third == "verify" else [""] * c
+                    run_async(access_tokens(server, c)) if server.third == "verify" else [""] * c
                 )
                 runs.setdefault((server.third, server.name), []).append(
                     on_server(server, third_run(server, access, plan.seconds))
                 )
             for server in order:
-                chains = asyncio.run(fresh_chains(server, plan.probes))
-                idle = asyncio.run(
+                chains = run_async(fresh_chains(server, plan.probes))
+                idle = run_async(
                     refresh_run(server, chains, plan.flood_seconds, pause=plan.probe_pause)
                 )
-                flooded, logins = asyncio.run(
+                flooded, logins = run_async(
                     flood_run(
                         server, plan.probes, plan.concurrency, plan.flood_seconds, plan.probe_pause
                     )

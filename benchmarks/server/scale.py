@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .load import Connection, Run, Step, drive
+from .load import Connection, Run, Step, drive, encode_request, repeat, run_async
 from .run import (
     PASSWORD,
     Plan,
@@ -150,13 +150,8 @@ async def _logins(cfg: Instances, users: int) -> list[dict[str, Any]]:
 
 
 async def login_run(cfg: Instances, clients: int, seconds: float) -> Run:
-    def step(i: int) -> Step:
-        async def one(conn: Connection) -> None:
-            await conn.request("POST", "/auth/login", _user(i))
-
-        return one
-
-    return await drive(cfg.ports, [step(i) for i in range(clients)], seconds)
+    messages = [encode_request("POST", "/auth/login", _user(i)) for i in range(clients)]
+    return await repeat(cfg.ports, messages, seconds)
 
 
 async def refresh_run(cfg: Instances, clients: int, seconds: float) -> Run:
@@ -177,14 +172,11 @@ async def refresh_run(cfg: Instances, clients: int, seconds: float) -> Run:
 
 async def protected_run(cfg: Instances, clients: int, seconds: float) -> Run:
     tokens = [str(a["access_token"]) for a in await _logins(cfg, clients)]
-
-    def step(i: int) -> Step:
-        async def one(conn: Connection) -> None:
-            await conn.request("GET", "/userinfo", headers={"Authorization": f"Bearer {tokens[i]}"})
-
-        return one
-
-    return await drive(cfg.ports, [step(i) for i in range(clients)], seconds)
+    messages = [
+        encode_request("GET", "/userinfo", headers={"Authorization": f"Bearer {token}"})
+        for token in tokens
+    ]
+    return await repeat(cfg.ports, messages, seconds)
 
 
 OPS = {"login": login_run, "refresh": refresh_run, "userinfo": protected_run}
@@ -217,11 +209,11 @@ def measure_scale(plan: Plan, tmp: Path, *, quick: bool = False) -> dict[str, An
                 shared["TOKENSMITH_ISSUER"] = f"http://127.0.0.1:{configs[1].ports[0]}"
             cfg = stack.enter_context(instances(tmp, name, count, c, shared))
             if name != "pg+redis x3":  # x3 shares x1's database and users
-                asyncio.run(_register(cfg, c))
+                run_async(_register(cfg, c))
             configs.append(cfg)
         for cfg in configs if not quick else []:  # warm up every process
-            asyncio.run(login_run(cfg, c, min(plan.seconds, 1.0)))
-            asyncio.run(refresh_run(cfg, c, min(plan.seconds, 1.0)))
+            run_async(login_run(cfg, c, min(plan.seconds, 1.0)))
+            run_async(refresh_run(cfg, c, min(plan.seconds, 1.0)))
         for r in range(plan.rounds):
             for cfg in configs if r % 2 == 0 else configs[::-1]:
                 for op, run in OPS.items():

@@ -152,7 +152,7 @@ def _parse(buffer: bytearray) -> tuple[int, bytes, bool] | None:
     keep = headers.get("connection", "").lower() != "close"
     start = end + 4
     if headers.get("transfer-encoding", "").lower() == "chunked":
-        chunks = []
+        chunks: list[bytes] = []
         at = start
         while True:
             line_end = buffer.find(b"\r\n", at)
@@ -311,7 +311,6 @@ class _Repeater(asyncio.Protocol):
         self.buffer = bytearray()
         self.started = 0.0
         self.waiting = False  # a request is in flight
-        self.over = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # (uvloop's are not subclasses)
@@ -323,19 +322,22 @@ class _Repeater(asyncio.Protocol):
             return
         self.started = time.perf_counter()
         if self.started >= self.deadline:
-            self.stop()
+            self.transport.close()  # the run is over
             return
         self.waiting = True
         self.transport.write(self.message)
 
     def data_received(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is None:
+            return
         self.buffer += data
         try:
             answer = _parse(self.buffer)
         except ValueError as exc:
             self.waiting = False
             self.error(f"ValueError: {exc}")
-            self.transport.close()  # type: ignore[union-attr]
+            transport.close()
             return
         if answer is None:
             return
@@ -349,7 +351,7 @@ class _Repeater(asyncio.Protocol):
         elif ended <= self.deadline:  # an answer after the deadline is not counted
             run.latencies.append(ended - self.started)
         if not keep:
-            self.transport.close()  # type: ignore[union-attr]
+            transport.close()
         elif self.pause:
             asyncio.get_running_loop().call_later(self.pause, self.send)
         else:
@@ -359,19 +361,13 @@ class _Repeater(asyncio.Protocol):
         self.run.errors += 1
         self.run.first_error = self.run.first_error or text
 
-    def stop(self) -> None:
-        self.over = True
-        if self.transport is not None:
-            self.transport.close()
-
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
         if self.waiting:  # the server closed it with a request in flight
             self.waiting = False
             self.error(f"ConnectionResetError: {exc or 'the server closed the connection'}")
-        over = self.over or time.perf_counter() >= self.deadline
         if not self.finished.done():
-            self.finished.set_result(over)
+            self.finished.set_result(time.perf_counter() >= self.deadline)
 
 
 T = TypeVar("T")

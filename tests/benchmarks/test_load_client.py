@@ -59,6 +59,16 @@ def test_an_answer_is_parsed_only_once_whole_and_the_rest_is_kept(answer: bytes)
     assert bytes(buffer) == b"HTTP/1.1 next"
 
 
+async def _read_request(reader: asyncio.StreamReader) -> bytes:
+    """One request as it came: its head and its ``Content-Length`` bytes of body."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return head + await reader.readexactly(length)
+
+
 async def _serve(answers: list[bytes]) -> tuple[asyncio.Server, list[bytes]]:
     """A server that reads one request at a time and writes the next of ``answers`` in
     two pieces (closing the connection when the answer says so)."""
@@ -66,12 +76,7 @@ async def _serve(answers: list[bytes]) -> tuple[asyncio.Server, list[bytes]]:
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while answers:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            seen.append(head + await reader.readexactly(length))
+            seen.append(await _read_request(reader))
             answer = answers.pop(0)
             writer.write(answer[:20])
             await writer.drain()
@@ -131,12 +136,7 @@ async def _counting_server(
         seen["connections"] += 1
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":")[1])
-                seen["requests"].append(head + await reader.readexactly(length))
+                seen["requests"].append(await _read_request(reader))
                 number = len(seen["requests"])
                 await asyncio.sleep(delay)
                 if fail_every and number % fail_every == 0:

@@ -17,7 +17,7 @@ from argon2 import PasswordHasher as _Argon2
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from tokensmith.store.handoff import deliver, deliver_error
+from tokensmith.store.handoff import Outcome, deliver_all
 
 from .config import Argon2Params
 
@@ -105,8 +105,19 @@ class Passwords:
     """Async front of a :class:`PasswordHasher`: at most ``workers`` hashes at once, in
     ``workers`` threads; another ``workers`` wait in the threads' queue, so a thread
     that finishes a hash starts the next at once (without waiting for the event loop to
-    hand it one); callers beyond that wait on a semaphore (never on the loop). A thread
-    hands its result back with one ``call_soon_threadsafe`` (``store.handoff``)."""
+    hand it one); callers beyond that wait on a semaphore (never on the loop).
+
+    Results go back to the loop **in pairs while the threads are busy**: a thread that
+    finishes while another thread is mid-hash, and no result is held yet, holds its
+    result and starts its next hash; the next thread to finish hands back both with one
+    ``call_soon_threadsafe`` (``store.handoff``). Under a login flood that halves the
+    loop's wake-ups for results, and the two logins then run their next steps (the
+    session, the token, one write transaction for both: the SQLite runner batches the
+    writes of one loop iteration) back to back, while the CPU's caches still hold that
+    code: about a third less CPU per login besides the hash (docs/benchmarks-server.md).
+    A held result waits at most until another thread's current hash ends (one hash time,
+    on average half of it); when no other thread is hashing, a result goes back at once,
+    so a login alone is never held."""
 
     def __init__(self, hasher: PasswordHasher, *, workers: int, niceness: int = 0) -> None:
         if workers < 1:
@@ -117,8 +128,13 @@ class Passwords:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []  # started at the first hash
         self._closed = False
-        self._slots = asyncio.Semaphore(2 * workers)  # running + queued (see above)
+        # running + queued (see above), and with more than one thread one more: a held
+        # result keeps its caller's slot until it is handed back, the queue stays as full
+        self._slots = asyncio.Semaphore(2 * workers + (workers > 1))
         self._dummy_hash: str | None = None
+        self._lock = threading.Lock()  # guards the two below
+        self._hashing = 0  # threads between taking a job and handing back its outcome
+        self._held: tuple[asyncio.AbstractEventLoop, Outcome] | None = None
 
     def _serve(self) -> None:
         _yield_to_the_loop(self._niceness)
@@ -130,12 +146,33 @@ class Passwords:
                 with contextlib.suppress(RuntimeError):  # a closed loop
                     loop.call_soon_threadsafe(future.cancel)
                 continue
+            with self._lock:
+                self._hashing += 1
+            outcome: Outcome
             try:
-                result = fn(*args)
+                outcome = (future, fn(*args), None)
             except BaseException as exc:
-                deliver_error(loop, future, exc)
-            else:
-                deliver(loop, future, result)
+                outcome = (future, None, exc)
+            self._hand_back(loop, outcome)
+
+    def _hand_back(self, loop: asyncio.AbstractEventLoop, outcome: Outcome) -> None:
+        """On a hashing thread, its hash done: hold ``outcome`` if another thread is
+        mid-hash and nothing is held (that thread will hand back both), else hand back
+        what is held with it."""
+        with self._lock:
+            self._hashing -= 1
+            held = self._held
+            if held is None and self._hashing > 0:
+                self._held = (loop, outcome)
+                return
+            self._held = None
+        if held is None:
+            deliver_all(loop, [outcome])
+        elif held[0] is loop:
+            deliver_all(loop, [held[1], outcome])
+        else:  # two loops share this hasher: each gets its own
+            deliver_all(held[0], [held[1]])
+            deliver_all(loop, [outcome])
 
     async def _run(self, fn: Callable[..., Any], *args: str) -> Any:
         """``fn(*args)`` on a hashing thread."""

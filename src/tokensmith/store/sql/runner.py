@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import StoreUnavailable
-from ..handoff import deliver, deliver_error
+from ..handoff import Outcome, deliver, deliver_all, deliver_error
 
 __all__ = ["AsyncRunner", "Runner", "ThreadRunner"]
 
@@ -86,7 +86,9 @@ class ThreadRunner:
     def __init__(self, engine: sa.Engine, *, readers: int = 4) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        self._writes: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._writes: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
+        self._batch: list[_Job] | None = None  # the writes of this loop iteration
+        self._batch_loop: asyncio.AbstractEventLoop | None = None  # ... and its loop
         self._reads: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._readers = readers
         self._threads: list[threading.Thread] = []
@@ -99,13 +101,11 @@ class ThreadRunner:
         """The threads, at the first operation (daemons: a runner nobody disposed of
         does not keep the interpreter from exiting)."""
         self._threads = [
-            threading.Thread(
-                target=self._serve, args=(self._writes, True), name="tokensmith-db-w", daemon=True
-            ),
+            threading.Thread(target=self._serve_writes, name="tokensmith-db-w", daemon=True),
             *(
                 threading.Thread(
                     target=self._serve,
-                    args=(self._reads, False),
+                    args=(self._reads,),
                     name=f"tokensmith-db-r_{i}",
                     daemon=True,
                 )
@@ -115,7 +115,8 @@ class ThreadRunner:
         for thread in self._threads:
             thread.start()
 
-    def _serve(self, jobs: queue.SimpleQueue[_Job | None], write: bool) -> None:
+    def _serve(self, jobs: queue.SimpleQueue[_Job | None]) -> None:
+        """A reader thread: one read at a time, outside any transaction."""
         conn: Connection | None = None
         try:
             while (job := jobs.get()) is not None:
@@ -125,15 +126,11 @@ class ThreadRunner:
                 try:
                     if conn is None:
                         conn = self.engine.connect()
-                    if write:
-                        with conn.begin():  # committed when fn returns, else rolled back
-                            result = fn(conn)
-                    else:
-                        try:
-                            result = fn(conn)
-                        finally:
-                            # ends SQLAlchemy's transaction; sqlite3 began none for reads
-                            conn.rollback()
+                    try:
+                        result = fn(conn)
+                    finally:
+                        # ends SQLAlchemy's transaction; sqlite3 began none for reads
+                        conn.rollback()
                 except BaseException as exc:
                     if conn is not None:  # a connection in doubt is not used again
                         with contextlib.suppress(Exception):
@@ -146,19 +143,46 @@ class ThreadRunner:
             if conn is not None:
                 conn.close()
 
-    async def _run(self, jobs: queue.SimpleQueue[_Job | None], fn: Callable[[Connection], T]) -> T:
+    def _serve_writes(self) -> None:
+        """The writer thread: one batch of writes at a time (see :meth:`write`)."""
+        conn: Connection | None = None
+        try:
+            while (batch := self._writes.get()) is not None:
+                # callers that stopped waiting before their write started: not run
+                batch = [job for job in batch if not job[1].cancelled()]
+                if not batch:
+                    continue
+                try:
+                    if conn is None:
+                        conn = self.engine.connect()
+                    if len(batch) == 1:
+                        outcomes = _write_alone(conn, batch[0])
+                    else:
+                        outcomes = _write_together(conn, batch)
+                except BaseException as exc:
+                    if conn is not None:  # a connection in doubt is not used again
+                        with contextlib.suppress(Exception):
+                            conn.close()
+                        conn = None
+                    outcomes = [(future, None, exc) for _, future, _ in batch]
+                _hand_back(batch, outcomes)
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def _job(self, fn: Callable[[Connection], T]) -> _Job:
         if self._disposed:
             raise RuntimeError("the store has been closed")
         if not self._threads:
             self._start()
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        jobs.put((fn, future, loop))
-        result: T = await future
-        return result
+        return (fn, loop.create_future(), loop)
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
-        return await self._run(self._reads, fn)
+        job = self._job(fn)
+        self._reads.put(job)
+        result: T = await job[1]
+        return result
 
     async def lookup(self, fn: Callable[[Connection], T]) -> T:
         if self._disposed:
@@ -246,7 +270,35 @@ class ThreadRunner:
             self._here = None
 
     async def write(self, fn: Callable[[Connection], T]) -> T:
-        return await self._run(self._writes, fn)
+        """``fn`` in a transaction of its own, or, beside the other writes asked for in
+        the same iteration of the event loop, in a savepoint of its own inside one
+        transaction for them all (group commit): one commit, one wake-up of the writer
+        thread and one of the loop for the batch, instead of one each per write. Each
+        write still commits when it returns and rolls back when it raises (to its
+        savepoint: the others commit), and answers once the transaction has committed;
+        if the commit fails, every write of the batch raises its error. Under a login
+        flood the hashing threads hand logins back in pairs (``issuer.passwords``), so
+        their writes meet here and commit together."""
+        job = self._job(fn)
+        loop = job[2]
+        batch, batch_loop = self._batch, self._batch_loop
+        if batch is not None and batch_loop is loop:
+            batch.append(job)
+        elif batch is not None and batch_loop is not None and not batch_loop.is_closed():
+            self._writes.put([job])  # another loop's batch is open: this one goes alone
+        else:
+            if batch is not None:  # its loop closed before the flush: run it now
+                self._writes.put(batch)
+            self._batch, self._batch_loop = [job], loop
+            loop.call_soon(self._flush)
+        result: T = await job[1]
+        return result
+
+    def _flush(self) -> None:
+        """At the end of the loop iteration that began the batch: to the writer."""
+        batch, self._batch, self._batch_loop = self._batch, None, None
+        if batch:
+            self._writes.put(batch)
 
     async def dispose(self) -> None:
         """Finish the queued operations, close the connections (the lookups' one once an
@@ -257,6 +309,7 @@ class ThreadRunner:
         self._forget_here()
         if self._opening is not None:  # _opened closes what it opens (the store is closed)
             await asyncio.shield(self._opening)
+        self._flush()  # a batch not yet handed to the writer still runs
         if self._threads:
             self._writes.put(None)
             for _ in range(self._readers):
@@ -272,6 +325,58 @@ class ThreadRunner:
 
 
 _Job = tuple[Callable[[Connection], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+
+
+def _write_alone(conn: Connection, job: _Job) -> list[Outcome]:
+    """One write in its own transaction (the driver begins it before the first change);
+    an error rolls it back and propagates (the connection is then dropped)."""
+    fn, future, _ = job
+    with conn.begin():  # committed when fn returns, else rolled back
+        result = fn(conn)
+    return [(future, result, None)]
+
+
+def _write_together(conn: Connection, batch: list[_Job]) -> list[Outcome]:
+    """Several writes in one transaction, each in a savepoint: a write that raises is
+    rolled back to its savepoint and gets its error, the others commit. The write lock
+    is taken at the start (``BEGIN IMMEDIATE``: a read-then-write inside the batch can
+    then never find its snapshot stale because another process wrote meanwhile). An
+    error outside the writes themselves (taking the lock, a savepoint, the commit)
+    propagates: nothing was committed."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    outcomes: list[Outcome] = []
+    with conn.begin():
+        _execute(driver, "BEGIN IMMEDIATE")
+        for fn, future, _ in batch:
+            _execute(driver, "SAVEPOINT write")
+            try:
+                result = fn(conn)
+            except BaseException as exc:  # handed to its caller
+                _execute(driver, "ROLLBACK TO write")
+                outcomes.append((future, None, exc))
+            else:
+                outcomes.append((future, result, None))
+            _execute(driver, "RELEASE write")
+    return outcomes
+
+
+def _execute(driver: Any, statement: str) -> None:
+    """``statement`` on the ``sqlite3`` connection, its errors raised as SQLAlchemy's
+    (as a write alone would raise them)."""
+    try:
+        driver.execute(statement)
+    except sqlite3.Error as exc:
+        raise sa.exc.DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+
+
+def _hand_back(batch: list[_Job], outcomes: list[Outcome]) -> None:
+    """Each write's outcome to its caller's loop: one wake-up per loop."""
+    loops: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
+    for (_, _, loop), outcome in zip(batch, outcomes, strict=True):
+        loops.setdefault(loop, []).append(outcome)
+    for loop, settled in loops.items():
+        deliver_all(loop, settled)
 
 
 def _busy(exc: sa.exc.OperationalError) -> bool:

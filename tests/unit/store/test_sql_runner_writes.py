@@ -1,0 +1,184 @@
+"""The SQLite runner's writes: those asked for in one iteration of the event loop commit in
+one transaction (group commit), each in a savepoint of its own, so one that raises is
+rolled back alone; writes of different iterations are transactions of their own. Real
+SQLite files throughout; what another connection sees is the proof of what committed."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tokensmith.store.sql import engine as sql_engine
+from tokensmith.store.sql.engine import create_sqlite_engine, migrate_sync
+from tokensmith.store.sql.runner import ThreadRunner
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'tokensmith.db'}"
+    engine = create_sqlite_engine(url)
+    migrate_sync(engine)
+    engine.dispose()
+    return url
+
+
+def _path(url: str) -> str:
+    return sa.make_url(url).database or ""
+
+
+def _committed_users(url: str) -> list[str]:
+    """The usernames another connection sees (what has committed)."""
+    with sqlite3.connect(_path(url)) as other:
+        rows = other.execute("SELECT username FROM users ORDER BY username").fetchall()
+    other.close()
+    return [name for (name,) in rows]
+
+
+def _insert(
+    name: str, url: str, *, seen_by_others: list[list[str]] | None = None
+) -> Callable[[Connection], str]:
+    """A write adding user ``name``; with ``seen_by_others``, it first notes what another
+    connection sees committed at that moment."""
+
+    def write(conn: Connection) -> str:
+        if seen_by_others is not None:
+            seen_by_others.append(_committed_users(url))
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (id, username, username_key, password_hash, created_at, "
+                "updated_at) VALUES (:id, :name, :name, 'x', 0, 0)"
+            ),
+            {"id": f"id-{name}", "name": name},
+        )
+        return name
+
+    return write
+
+
+async def test_writes_of_one_iteration_commit_together(database: str) -> None:
+    runner = ThreadRunner(create_sqlite_engine(database))
+    seen: list[list[str]] = []
+    try:
+        names = await asyncio.gather(
+            *(runner.write(_insert(n, database, seen_by_others=seen)) for n in "abc")
+        )
+        assert names == ["a", "b", "c"]
+        # inside the batch nobody else saw the earlier writes: one transaction
+        assert seen == [[], [], []]
+        assert _committed_users(database) == ["a", "b", "c"]
+    finally:
+        await runner.dispose()
+
+
+async def test_writes_of_different_iterations_commit_one_by_one(database: str) -> None:
+    runner = ThreadRunner(create_sqlite_engine(database))
+    seen: list[list[str]] = []
+    try:
+        for name in "ab":
+            assert await runner.write(_insert(name, database, seen_by_others=seen)) == name
+        assert seen == [[], ["a"]]  # a had committed when b began
+    finally:
+        await runner.dispose()
+
+
+async def test_a_write_that_raises_rolls_back_alone(database: str) -> None:
+    """In a batch: a write that changes a row and then raises, and one whose statement
+    fails in SQLite (a duplicate key), are rolled back to their savepoints and get their
+    errors; the writes around them commit."""
+    runner = ThreadRunner(create_sqlite_engine(database))
+
+    def half_then_raise(conn: Connection) -> None:
+        _insert("half", database)(conn)
+        raise ValueError("changed my mind")
+
+    def duplicate(conn: Connection) -> None:
+        _insert("dup", database)(conn)
+        _insert("dup", database)(conn)  # the same primary key again
+
+    try:
+        first, failing, duplicated, last = await asyncio.gather(
+            runner.write(_insert("a", database)),
+            runner.write(half_then_raise),
+            runner.write(duplicate),
+            runner.write(_insert("z", database)),
+            return_exceptions=True,
+        )
+        assert (first, last) == ("a", "z")
+        assert isinstance(failing, ValueError)
+        assert isinstance(duplicated, sa.exc.IntegrityError)
+        assert _committed_users(database) == ["a", "z"]
+        # and the writer goes on as before
+        assert await runner.write(_insert("later", database)) == "later"
+        assert _committed_users(database) == ["a", "later", "z"]
+    finally:
+        await runner.dispose()
+
+
+async def test_a_batch_that_cannot_take_the_lock_fails_whole_and_the_next_one_works(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holds the write lock past the busy timeout: every write of the
+    batch gets the error and nothing is half-written; once the lock is free, writes work
+    again (on a new connection)."""
+    monkeypatch.setattr(sql_engine, "SQLITE_BUSY_TIMEOUT_MS", 300)
+    runner = ThreadRunner(create_sqlite_engine(database))
+    try:
+        assert await runner.write(_insert("before", database)) == "before"  # opened
+        holder = sqlite3.connect(_path(database), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            outcomes = await asyncio.gather(
+                runner.write(_insert("a", database)),
+                runner.write(_insert("b", database)),
+                return_exceptions=True,
+            )
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert all(isinstance(o, sa.exc.OperationalError) for o in outcomes), outcomes
+        assert all("locked" in str(o) for o in outcomes)
+        assert _committed_users(database) == ["before"]
+        assert await asyncio.gather(
+            runner.write(_insert("c", database)), runner.write(_insert("d", database))
+        ) == ["c", "d"]
+        assert _committed_users(database) == ["before", "c", "d"]
+    finally:
+        await runner.dispose()
+
+
+async def test_a_batch_asked_for_just_before_dispose_still_runs(database: str) -> None:
+    runner = ThreadRunner(create_sqlite_engine(database))
+    writes = [asyncio.ensure_future(runner.write(_insert(n, database))) for n in "ab"]
+    await asyncio.sleep(0)  # both writes are in the batch, not yet handed to the writer
+    await runner.dispose()
+    assert await asyncio.gather(*writes) == ["a", "b"]
+    assert _committed_users(database) == ["a", "b"]
+
+
+async def test_a_batch_of_another_loop_is_not_mixed_in(database: str) -> None:
+    """A runner used from a second loop (in another thread) while this loop's batch is
+    open: that write goes to the writer alone, answered on its own loop."""
+    runner = ThreadRunner(create_sqlite_engine(database))
+    try:
+        mine = asyncio.ensure_future(runner.write(_insert("mine", database)))
+        await asyncio.sleep(0)  # the write has opened this loop's batch; not yet flushed
+        assert runner._batch is not None
+        other = await asyncio.to_thread(asyncio.run, runner.write(_insert("other", database)))
+        assert other == "other"
+        assert await mine == "mine"
+        assert _committed_users(database) == ["mine", "other"]
+    finally:
+        await runner.dispose()

@@ -170,15 +170,38 @@ async def test_a_batch_asked_for_just_before_dispose_still_runs(database: str) -
 
 async def test_a_batch_of_another_loop_is_not_mixed_in(database: str) -> None:
     """A runner used from a second loop (in another thread) while this loop's batch is
-    open: that write goes to the writer alone, answered on its own loop."""
+    open: that loop's write goes in a batch of its own, answered on its own loop, and
+    this loop's batch still commits."""
     runner = ThreadRunner(create_sqlite_engine(database))
     try:
         mine = asyncio.ensure_future(runner.write(_insert("mine", database)))
-        await asyncio.sleep(0)  # the write has opened this loop's batch; not yet flushed
+        await asyncio.sleep(0)  # the write has opened this loop's batch; not yet sent
         assert runner._batch is not None
+        assert not runner._batch.sent
         other = await asyncio.to_thread(asyncio.run, runner.write(_insert("other", database)))
         assert other == "other"
         assert await mine == "mine"
         assert _committed_users(database) == ["mine", "other"]
+    finally:
+        await runner.dispose()
+
+
+async def test_two_loops_writing_at_once_lose_no_write(database: str) -> None:
+    """Two loops in two threads write through one runner at the same time, in batches
+    of three: every write commits and every caller gets its answer."""
+    runner = ThreadRunner(create_sqlite_engine(database))
+
+    async def writes(prefix: str) -> list[str]:
+        done: list[str] = []
+        for i in range(40):
+            names = [f"{prefix}{i:02d}{n}" for n in "abc"]
+            done += await asyncio.gather(*(runner.write(_insert(n, database)) for n in names))
+        return done
+
+    try:
+        theirs = asyncio.to_thread(asyncio.run, writes("t"))
+        mine, theirs_done = await asyncio.gather(writes("m"), theirs)
+        assert len(mine) == len(theirs_done) == 120
+        assert _committed_users(database) == sorted(mine + theirs_done)
     finally:
         await runner.dispose()

@@ -87,8 +87,8 @@ class ThreadRunner:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._writes: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
-        self._batch: list[_Job] | None = None  # the writes of this loop iteration
-        self._batch_loop: asyncio.AbstractEventLoop | None = None  # ... and its loop
+        self._batch: _Batch | None = None  # the latest batch of writes (see write())
+        self._sending = threading.Lock()  # a batch goes to the writer once
         self._reads: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._readers = readers
         self._threads: list[threading.Thread] = []
@@ -281,24 +281,24 @@ class ThreadRunner:
         their writes meet here and commit together."""
         job = self._job(fn)
         loop = job[2]
-        batch, batch_loop = self._batch, self._batch_loop
-        if batch is not None and batch_loop is loop:
-            batch.append(job)
-        elif batch is not None and batch_loop is not None and not batch_loop.is_closed():
-            self._writes.put([job])  # another loop's batch is open: this one goes alone
-        else:
-            if batch is not None:  # its loop closed before the flush: run it now
-                self._writes.put(batch)
-            self._batch, self._batch_loop = [job], loop
-            loop.call_soon(self._flush)
+        batch = self._batch
+        if batch is None or batch.sent or batch.loop is not loop:
+            if batch is not None and not batch.sent and batch.loop.is_closed():
+                self._send(batch)  # its loop closed before sending it: it runs now
+            batch = self._batch = _Batch(loop)
+            loop.call_soon(self._send, batch)  # once this iteration's callbacks have run
+        batch.jobs.append(job)
         result: T = await job[1]
         return result
 
-    def _flush(self) -> None:
-        """At the end of the loop iteration that began the batch: to the writer."""
-        batch, self._batch, self._batch_loop = self._batch, None, None
-        if batch:
-            self._writes.put(batch)
+    def _send(self, batch: _Batch) -> None:
+        """A batch to the writer thread, once (at the end of the loop iteration that
+        began it, or when the store is closed)."""
+        with self._sending:
+            if batch.sent:
+                return
+            batch.sent = True
+        self._writes.put(batch.jobs)
 
     async def dispose(self) -> None:
         """Finish the queued operations, close the connections (the lookups' one once an
@@ -309,7 +309,8 @@ class ThreadRunner:
         self._forget_here()
         if self._opening is not None:  # _opened closes what it opens (the store is closed)
             await asyncio.shield(self._opening)
-        self._flush()  # a batch not yet handed to the writer still runs
+        if self._batch is not None:  # a batch not yet sent to the writer still runs
+            self._send(self._batch)
         if self._threads:
             self._writes.put(None)
             for _ in range(self._readers):
@@ -325,6 +326,20 @@ class ThreadRunner:
 
 
 _Job = tuple[Callable[[Connection], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+
+
+class _Batch:
+    """Writes asked for on one loop in one of its iterations. Each batch is sent by the
+    callback its first write scheduled on that loop, so a batch is never lost when two
+    loops (in two threads) write through one runner: each only ever appends to a batch
+    of its own loop."""
+
+    __slots__ = ("jobs", "loop", "sent")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.jobs: list[_Job] = []
+        self.sent = False
 
 
 def _write_alone(conn: Connection, job: _Job) -> list[Outcome]:

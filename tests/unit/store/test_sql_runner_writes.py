@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -205,3 +207,42 @@ async def test_two_loops_writing_at_once_lose_no_write(database: str) -> None:
         assert _committed_users(database) == sorted(mine + theirs_done)
     finally:
         await runner.dispose()
+
+
+async def test_first_operations_from_two_threads_start_one_writer(database: str) -> None:
+    """Threads whose first operations come at the same moment start the runner's threads
+    once: one writer (and dispose then stops every thread it started)."""
+    runner = ThreadRunner(create_sqlite_engine(database), readers=1)
+    real_start = runner._start
+
+    def slow_start() -> None:  # widens the moment between the check and the start
+        time.sleep(0.05)
+        real_start()
+
+    runner._start = slow_start  # type: ignore[method-assign]
+    before = set(threading.enumerate())
+    names = [f"u{i}" for i in range(4)]
+    gate = threading.Barrier(len(names))
+    done: list[str] = []
+
+    def first_write(name: str) -> None:
+        gate.wait(5)
+        done.append(asyncio.run(runner.write(_insert(name, database))))
+
+    threads = [threading.Thread(target=first_write, args=(n,)) for n in names]
+    started: set[threading.Thread] = set()
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            await asyncio.to_thread(thread.join, 10)
+        assert sorted(done) == names
+        started = set(threading.enumerate()) - before - set(threads)
+        writers = [t for t in started if t.name == "tokensmith-db-w"]
+        assert writers == [t for t in runner._threads if t.name == "tokensmith-db-w"]
+    finally:
+        for extra in started - set(runner._threads):  # a second start's threads: stopped
+            queue = runner._writes if extra.name == "tokensmith-db-w" else runner._reads
+            queue.put(None)
+        await runner.dispose()
+    assert not any(t.is_alive() for t in runner._threads)

@@ -89,6 +89,7 @@ class ThreadRunner:
         self._writes: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
         self._batch: _Batch | None = None  # the latest batch of writes (see write())
         self._sending = threading.Lock()  # a batch goes to the writer once
+        self._starting = threading.Lock()  # the threads start once
         self._reads: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._readers = readers
         self._threads: list[threading.Thread] = []
@@ -174,7 +175,9 @@ class ThreadRunner:
         if self._disposed:
             raise RuntimeError("the store has been closed")
         if not self._threads:
-            self._start()
+            with self._starting:  # two loops' first operations at once: one start
+                if not self._threads:
+                    self._start()
         loop = asyncio.get_running_loop()
         return (fn, loop.create_future(), loop)
 

@@ -56,6 +56,21 @@ async def _still_pending(task: asyncio.Task[str], seconds: float = 0.2) -> bool:
     return not done
 
 
+async def _first_held(
+    names: list[str],
+) -> tuple[GatedHasher, Passwords, dict[str, asyncio.Task[str]]]:
+    """A thread per name hashing it; the first name's hash has ended (its result now
+    held, or handed back if the pool does not hold) while the others still hash."""
+    hasher = GatedHasher(names)
+    passwords = Passwords(hasher, workers=len(names))
+    jobs = {name: asyncio.create_task(passwords.hash(name)) for name in names}
+    for name in names:
+        await _wait(hasher.started[name])
+    hasher.gates[names[0]].set()
+    await _wait(hasher.finished[names[0]])
+    return hasher, passwords, jobs
+
+
 async def test_a_hash_alone_comes_back_at_once() -> None:
     hasher = GatedHasher(["a"])
     passwords = Passwords(hasher, workers=2)
@@ -67,20 +82,13 @@ async def test_a_hash_alone_comes_back_at_once() -> None:
 
 
 async def test_a_result_waits_for_the_hash_beside_it_and_both_come_back_together() -> None:
-    hasher = GatedHasher(["a", "b"])
-    passwords = Passwords(hasher, workers=2)
-    first = asyncio.create_task(passwords.hash("a"))
-    second = asyncio.create_task(passwords.hash("b"))
-    await _wait(hasher.started["a"])
-    await _wait(hasher.started["b"])
-    hasher.gates["a"].set()
-    await _wait(hasher.finished["a"])
-    assert await _still_pending(first), "held while the other thread hashes"
+    hasher, passwords, jobs = await _first_held(["a", "b"])
+    assert await _still_pending(jobs["a"]), "held while the other thread hashes"
     settled: list[str] = []
-    first.add_done_callback(lambda _: settled.append("a"))
-    second.add_done_callback(lambda _: settled.append("b"))
+    jobs["a"].add_done_callback(lambda _: settled.append("a"))
+    jobs["b"].add_done_callback(lambda _: settled.append("b"))
     hasher.gates["b"].set()
-    assert await asyncio.wait_for(asyncio.gather(first, second), 5) == ["h:a", "h:b"]
+    assert await asyncio.wait_for(asyncio.gather(*jobs.values()), 5) == ["h:a", "h:b"]
     assert settled == ["a", "b"]  # one hand-off, in the order the hashes ended
     passwords.close()
 
@@ -88,16 +96,11 @@ async def test_a_result_waits_for_the_hash_beside_it_and_both_come_back_together
 async def test_never_more_than_one_result_is_held() -> None:
     """Three threads: the first to finish is held, the second hands back both, the
     third (nothing held, no other thread hashing) comes back at once."""
-    hasher = GatedHasher(["a", "b", "c"])
-    passwords = Passwords(hasher, workers=3)
-    jobs = {p: asyncio.create_task(passwords.hash(p)) for p in "abc"}
-    for p in "abc":
-        await _wait(hasher.started[p])
-    hasher.gates["a"].set()
-    await _wait(hasher.finished["a"])
+    hasher, passwords, jobs = await _first_held(["a", "b", "c"])
     assert await _still_pending(jobs["a"])
     hasher.gates["b"].set()
-    assert await asyncio.wait_for(asyncio.gather(jobs["a"], jobs["b"]), 5) == ["h:a", "h:b"]
+    held_pair = await asyncio.wait_for(asyncio.gather(jobs["a"], jobs["b"]), 5)
+    assert list(held_pair) == ["h:a", "h:b"]
     assert not jobs["c"].done()
     hasher.gates["c"].set()
     assert await asyncio.wait_for(jobs["c"], 5) == "h:c"
@@ -105,36 +108,22 @@ async def test_never_more_than_one_result_is_held() -> None:
 
 
 async def test_a_held_error_reaches_its_caller_and_only_it() -> None:
-    hasher = GatedHasher(["boom", "b"])
-    passwords = Passwords(hasher, workers=2)
-    failing = asyncio.create_task(passwords.hash("boom"))
-    other = asyncio.create_task(passwords.hash("b"))
-    await _wait(hasher.started["boom"])
-    await _wait(hasher.started["b"])
-    hasher.gates["boom"].set()
-    await _wait(hasher.finished["boom"])
-    assert await _still_pending(failing)
+    hasher, passwords, jobs = await _first_held(["boom", "b"])
+    assert await _still_pending(jobs["boom"])
     hasher.gates["b"].set()
     with pytest.raises(ValueError, match="the hasher failed"):
-        await asyncio.wait_for(failing, 5)
-    assert await asyncio.wait_for(other, 5) == "h:b"
+        await asyncio.wait_for(jobs["boom"], 5)
+    assert await asyncio.wait_for(jobs["b"], 5) == "h:b"
     passwords.close()
 
 
 async def test_a_held_result_whose_caller_left_is_dropped() -> None:
-    hasher = GatedHasher(["a", "b"])
-    passwords = Passwords(hasher, workers=2)
-    gone = asyncio.create_task(passwords.hash("a"))
-    stays = asyncio.create_task(passwords.hash("b"))
-    await _wait(hasher.started["a"])
-    await _wait(hasher.started["b"])
-    hasher.gates["a"].set()
-    await _wait(hasher.finished["a"])
-    gone.cancel()
+    hasher, passwords, jobs = await _first_held(["a", "b"])
+    jobs["a"].cancel()
     hasher.gates["b"].set()
-    assert await asyncio.wait_for(stays, 5) == "h:b"
+    assert await asyncio.wait_for(jobs["b"], 5) == "h:b"
     with pytest.raises(asyncio.CancelledError):
-        await gone
+        await jobs["a"]
     passwords.close()
 
 

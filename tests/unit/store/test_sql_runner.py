@@ -9,7 +9,6 @@ import asyncio
 import sqlite3
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tokensmith.store.sql import engine as sql_engine
-from tokensmith.store.sql.engine import create_sqlite_engine, migrate_sync
+from tokensmith.store.sql.engine import create_sqlite_engine
 from tokensmith.store.sql.runner import ThreadRunner
 
 pytestmark = pytest.mark.anyio
@@ -31,15 +30,6 @@ def anyio_backend() -> str:
 def _thread_of_count(conn: Connection) -> tuple[str, int]:
     count = conn.execute(sa.text("SELECT count(*) FROM users")).scalar_one()
     return threading.current_thread().name, int(count)
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'tokensmith.db'}"
-    engine = create_sqlite_engine(url)
-    migrate_sync(engine)
-    engine.dispose()
-    return url
 
 
 async def _lookups_come_back_to_the_loop(runner: ThreadRunner) -> int:

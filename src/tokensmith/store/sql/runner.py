@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import StoreUnavailable
-from ..handoff import Outcome, deliver, deliver_all, deliver_error
+from ..handoff import Outcome, deliver_all
 
 __all__ = ["AsyncRunner", "Runner", "ThreadRunner"]
 
@@ -137,9 +137,9 @@ class ThreadRunner:
                         with contextlib.suppress(Exception):
                             conn.close()
                         conn = None
-                    deliver_error(loop, future, exc)
+                    deliver_all(loop, [(future, None, exc)])
                 else:
-                    deliver(loop, future, result)
+                    deliver_all(loop, [(future, result, None)])
         finally:
             if conn is not None:
                 conn.close()
@@ -166,7 +166,7 @@ class ThreadRunner:
                             conn.close()
                         conn = None
                     outcomes = [(future, None, exc) for _, future, _ in batch]
-                _hand_back(batch, outcomes)
+                deliver_all(batch[0][2], outcomes)  # a batch is of one loop
         finally:
             if conn is not None:
                 conn.close()
@@ -386,15 +386,6 @@ def _execute(driver: Any, statement: str) -> None:
         driver.execute(statement)
     except sqlite3.Error as exc:
         raise sa.exc.DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
-
-
-def _hand_back(batch: list[_Job], outcomes: list[Outcome]) -> None:
-    """Each write's outcome to its caller's loop: one wake-up per loop."""
-    loops: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
-    for (_, _, loop), outcome in zip(batch, outcomes, strict=True):
-        loops.setdefault(loop, []).append(outcome)
-    for loop, settled in loops.items():
-        deliver_all(loop, settled)
 
 
 def _busy(exc: sa.exc.OperationalError) -> bool:

@@ -361,3 +361,65 @@ def test_s4_fetch_jwks_stops_an_undeclared_body_at_the_cap(
         fetch_jwks(f"{url}/jwks", timeout=5.0, deadline=8.0, max_bytes=4096)
     assert exc_info.value.code == "jwks_fetch_failed"
     assert "too large" in exc_info.value.message
+
+
+def test_s4_fetch_jwks_deadline_covers_a_name_lookup_that_hangs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A resolver that never answers (the stand-in for a dead DNS server: socket.getaddrinfo
+    has no timeout of its own) is cut off by the overall deadline."""
+    release = threading.Event()
+    looked_up: list[str] = []
+
+    def hanging_lookup(host: str, *args: Any, **kwargs: Any) -> Any:
+        looked_up.append(host)
+        release.wait(30)
+        raise OSError("test: no resolver")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_lookup)
+    started = time.monotonic()
+    try:
+        with pytest.raises(Rejected) as exc_info:
+            fetch_jwks("https://jwks.example.test/jwks.json", timeout=2.0, deadline=0.3)
+    finally:
+        release.set()
+    assert time.monotonic() - started < 5  # generous: the point is "not for ever"
+    assert exc_info.value.code == "jwks_fetch_failed"
+    assert "longer than 0.3 s" in exc_info.value.message
+    assert looked_up == ["jwks.example.test"]
+
+
+def test_s4_fetch_jwks_deadline_covers_a_tls_handshake_that_drips() -> None:
+    """A server that accepts, announces a 16 KiB TLS record and sends it one byte every
+    50 ms keeps each read of the handshake inside its 2 s timeout, for 800 s; the overall
+    deadline (0.5 s) stops the fetch."""
+    done = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+    received = []
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with conn:
+                received.append(conn.recv(5))  # the ClientHello's record header
+                conn.sendall(b"\x16\x03\x03\x40\x00")  # handshake record, 16,384 bytes
+                while not done.wait(0.05):
+                    conn.sendall(b"\x00")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    started = time.monotonic()
+    try:
+        with pytest.raises(Rejected) as exc_info:
+            fetch_jwks(f"https://127.0.0.1:{port}/jwks", timeout=2.0, deadline=0.5)
+    finally:
+        done.set()
+        listener.close()
+        thread.join(10)
+    assert time.monotonic() - started < 5  # generous: the point is "not for ever"
+    assert exc_info.value.code == "jwks_fetch_failed"
+    assert "longer than 0.5 s" in exc_info.value.message
+    assert len(received) == 1
+    assert received[0].startswith(b"\x16")  # a handshake had begun

@@ -8,6 +8,7 @@ import ipaddress
 import re
 import socket
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -179,14 +180,38 @@ def fetch_jwks(
 ) -> JWKSet:
     """Fetch a public key set under S4's rules: https only (http on loopback, never
     through a proxy), no credentials in the URL, no redirects, status 200 only, at most
-    ``max_bytes`` (a larger
-    ``Content-Length`` is refused before reading), ``timeout`` per socket operation and
-    ``deadline`` seconds for the response as a whole (status line, headers and body).
+    ``max_bytes`` (a larger ``Content-Length`` is refused before reading), ``timeout``
+    per socket operation and ``deadline`` seconds for the whole fetch: the name lookup,
+    the connect, the TLS handshake and the response (status line, headers and body).
 
-    Not bounded by ``deadline``, only by ``timeout`` per operation: the name lookup,
-    the TCP connect and the TLS handshake."""
+    The fetch runs on a daemon thread that this one waits for until the deadline. The
+    response's reads stop at the deadline too, so that thread ends with it; a name
+    lookup, connect or handshake still under way then ends at its own timeout, and
+    meanwhile does not keep the process from exiting."""
     _check_jwks_url(url)
     deadline_at = time.monotonic() + deadline
+    outcome: list[bytes | Exception] = []
+
+    def run() -> None:
+        try:
+            outcome.append(_download(url, timeout, deadline, deadline_at, max_bytes))
+        except Exception as exc:  # handed to the calling thread below
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, name="tokensmith-jwks-fetch", daemon=True)
+    worker.start()
+    worker.join(max(0.0, deadline_at - time.monotonic()))
+    if not outcome:
+        raise Rejected("jwks_fetch_failed", f"{url} took longer than {deadline:g} s")
+    if isinstance(outcome[0], Exception):
+        raise outcome[0]
+    return JWKSet.from_json(outcome[0], public_only=True)
+
+
+def _download(
+    url: str, timeout: float, deadline: float, deadline_at: float, max_bytes: int
+) -> bytes:
+    """The body of ``fetch_jwks``'s response (on its worker thread)."""
     handlers = [_NoRedirect(), *_deadline_handlers(deadline_at, timeout)]
     if is_loopback_host(urllib.parse.urlsplit(url).hostname or ""):
         # this machine's own server: never through a proxy from the environment
@@ -212,7 +237,7 @@ def fetch_jwks(
         if time.monotonic() >= deadline_at:
             raise Rejected("jwks_fetch_failed", f"{url} took longer than {deadline:g} s") from None
         raise Rejected("jwks_fetch_failed", f"cannot fetch {url}: {exc}") from None
-    return JWKSet.from_json(bytes(body), public_only=True)
+    return bytes(body)
 
 
 def load_jwks(source: str) -> JWKSet:

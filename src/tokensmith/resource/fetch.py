@@ -4,19 +4,32 @@
 - ``https`` only; ``http`` only to a loopback host (127.0.0.0/8, ::1, ``localhost``).
 - Redirects are never followed (a 3xx is a failure, not a new URL).
 - The body is read in chunks and abandoned past ``max_bytes``; a ``Content-Length``
-  above it is refused before reading. Connect/read timeouts, and an overall deadline
-  checked between chunks (a server dripping one byte a second is cut off).
+  above it is refused before reading.
+- A connect/read timeout per operation, and an overall deadline, so that a server
+  dripping its headers or its body one byte at a time is cut off:
+  - :func:`fetch_async` runs the whole fetch (name lookup, connect, TLS handshake,
+    request and response) in a cancel scope of ``deadline`` seconds;
+  - :func:`fetch` (blocking) shuts the connection's socket down when the deadline
+    passes, which wakes a read blocked on it; it learns the socket from httpx's
+    ``trace`` events as the connection is opened. A connection the client reuses from
+    its pool was not opened by this fetch: there, the deadline is checked between the
+    body's chunks only. The name lookup, the connect and the TLS handshake of a blocking
+    fetch are each bounded by ``timeout``, not by the deadline.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import socket
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
+import anyio
 import httpx
 
 from .errors import FetchError
@@ -88,6 +101,40 @@ def _timeout(limits: FetchLimits) -> httpx.Timeout:
     return httpx.Timeout(limits.timeout, connect=limits.timeout)
 
 
+class _Watchdog:
+    """Cuts a blocking fetch off at its deadline: :meth:`trace` (httpx's ``trace``
+    extension) learns the connection's socket when the connection is opened and again
+    after the TLS handshake; :meth:`fire`, at the deadline, shuts that socket down, which
+    wakes a read blocked on it with an error. A socket learnt after the deadline is shut
+    down at once."""
+
+    _OPENED: Final = frozenset({"connection.connect_tcp.complete", "connection.start_tls.complete"})
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._socket: socket.socket | None = None
+        self.fired = False
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event in self._OPENED:
+            sock = info["return_value"].get_extra_info("socket")
+            with self._lock:
+                self._socket = sock if isinstance(sock, socket.socket) else None
+                if self.fired:
+                    self._shut_down()
+
+    def fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            self._shut_down()
+
+    def _shut_down(self) -> None:
+        if self._socket is not None:
+            with contextlib.suppress(OSError):  # already closed: nothing left to wake
+                # the plain socket's method: on a TLS socket it leaves the TLS object alone
+                socket.socket.shutdown(self._socket, socket.SHUT_RDWR)
+
+
 def fetch(
     client: httpx.Client,
     url: str,
@@ -99,6 +146,10 @@ def fetch(
     """GET ``url`` with ``client`` under ``limits`` (POST ``form`` when given, e.g. to an
     introspection endpoint); :class:`FetchError` on any failure."""
     started = time.monotonic()
+    watchdog = _Watchdog()
+    timer = threading.Timer(limits.deadline, watchdog.fire)
+    timer.daemon = True
+    timer.start()
     try:
         with client.stream(
             "GET" if form is None else "POST",
@@ -107,18 +158,19 @@ def fetch(
             follow_redirects=False,
             timeout=_timeout(limits),
             headers={"Accept": "application/json", **(headers or {})},
+            extensions={"trace": watchdog.trace},
         ) as response:
             _check_response_head(url, response, limits)
             body = bytearray()
             for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > limits.max_bytes:
-                    raise FetchError(f"{url}: body larger than {limits.max_bytes} bytes")
-                if time.monotonic() - started > limits.deadline:
-                    raise FetchError(f"{url}: took longer than {limits.deadline:g} s")
+                _add_chunk(url, body, chunk, started, limits)
             return Fetched(bytes(body), response.headers.get("cache-control"))
     except httpx.HTTPError as exc:
+        if watchdog.fired:
+            raise FetchError(f"{url}: took longer than {limits.deadline:g} s") from None
         raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None
+    finally:
+        timer.cancel()
 
 
 async def fetch_async(
@@ -129,28 +181,38 @@ async def fetch_async(
     form: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Fetched:
-    """:func:`fetch` for an :class:`httpx.AsyncClient`."""
+    """:func:`fetch` for an :class:`httpx.AsyncClient`; the whole fetch, name lookup
+    included, runs under the deadline."""
     started = time.monotonic()
     try:
-        async with client.stream(
-            "GET" if form is None else "POST",
-            url,
-            data=form,
-            follow_redirects=False,
-            timeout=_timeout(limits),
-            headers={"Accept": "application/json", **(headers or {})},
-        ) as response:
-            _check_response_head(url, response, limits)
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > limits.max_bytes:
-                    raise FetchError(f"{url}: body larger than {limits.max_bytes} bytes")
-                if time.monotonic() - started > limits.deadline:
-                    raise FetchError(f"{url}: took longer than {limits.deadline:g} s")
-            return Fetched(bytes(body), response.headers.get("cache-control"))
+        with anyio.fail_after(limits.deadline):
+            async with client.stream(
+                "GET" if form is None else "POST",
+                url,
+                data=form,
+                follow_redirects=False,
+                timeout=_timeout(limits),
+                headers={"Accept": "application/json", **(headers or {})},
+            ) as response:
+                _check_response_head(url, response, limits)
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    _add_chunk(url, body, chunk, started, limits)
+                return Fetched(bytes(body), response.headers.get("cache-control"))
+    except TimeoutError:
+        raise FetchError(f"{url}: took longer than {limits.deadline:g} s") from None
     except httpx.HTTPError as exc:
         raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None
+
+
+def _add_chunk(
+    url: str, body: bytearray, chunk: bytes, started: float, limits: FetchLimits
+) -> None:
+    body += chunk
+    if len(body) > limits.max_bytes:
+        raise FetchError(f"{url}: body larger than {limits.max_bytes} bytes")
+    if time.monotonic() - started > limits.deadline:
+        raise FetchError(f"{url}: took longer than {limits.deadline:g} s")
 
 
 __all__ = ["FetchLimits", "Fetched", "check_url", "fetch", "fetch_async", "is_loopback_host"]

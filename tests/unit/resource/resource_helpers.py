@@ -113,6 +113,16 @@ class JWKSServer:
                     time.sleep(0.05)
             except OSError:
                 pass
+        elif mode == "drip-headers":  # a status line, then a header line every 50 ms
+            try:
+                h.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                for _ in range(1000):
+                    h.wfile.write(b"X-Padding: a\r\n")
+                    h.wfile.flush()
+                    time.sleep(0.05)
+            except OSError:
+                pass
+            h.close_connection = True
         elif mode == "private":
             doc = {"keys": [k.to_dict() for k in self.keys]}
             self._send(h, 200, json.dumps(doc).encode())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import socket
 import threading
 import time
 
@@ -223,6 +224,62 @@ def test_s4_a_slow_drip_is_cut_off_at_the_deadline(jwks_server: JWKSServer, cloc
     with pytest.raises(KeySetUnavailableError, match="longer than"):
         remote.keys_for(None)
     assert time.monotonic() - started < 3.0
+
+
+@pytest.mark.parametrize("call", ["blocking", "async"])
+def test_s4_headers_dripped_are_cut_off_at_the_deadline(
+    jwks_server: JWKSServer, clock: Clock, call: str
+) -> None:
+    """A header line every 50 ms keeps each read inside its 2 s timeout, for 50 s; the
+    deadline (0.5 s) stops the fetch, before the body's first chunk ever arrives."""
+    jwks_server.mode = "drip-headers"
+    remote = RemoteKeySet(
+        jwks_uri=jwks_server.jwks_url,
+        options=KeySetOptions(now=clock, limits=FetchLimits(timeout=2.0, deadline=0.5)),
+    )
+
+    def fetch() -> object:
+        if call == "blocking":
+            return remote.keys_for(None)
+        return asyncio.run(remote.keys_for_async(None))
+
+    started = time.monotonic()
+    with pytest.raises(KeySetUnavailableError, match=r"longer than 0\.5 s"):
+        fetch()
+    assert time.monotonic() - started < 3.0
+    assert jwks_server.requests["/jwks"] == 1
+
+
+def test_s4_an_async_fetch_deadline_covers_a_name_lookup_that_hangs(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resolver that never answers (the stand-in for a dead DNS server) is cut off by
+    the deadline of an async fetch, which covers the whole fetch."""
+    release = threading.Event()
+    looked_up: list[str] = []
+
+    def hanging_lookup(host: str | bytes, *args: object, **kwargs: object) -> object:
+        looked_up.append(host.decode() if isinstance(host, bytes) else host)  # anyio: IDNA bytes
+        release.wait(10)
+        raise OSError("test: no resolver")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_lookup)
+    remote = RemoteKeySet(
+        jwks_uri="https://jwks.example.test/jwks.json",
+        options=KeySetOptions(now=clock, limits=FetchLimits(timeout=2.0, deadline=0.3)),
+    )
+
+    async def fetch() -> float:
+        started = time.monotonic()
+        try:
+            with pytest.raises(KeySetUnavailableError, match=r"longer than 0\.3 s"):
+                await remote.keys_for_async(None)
+            return time.monotonic() - started
+        finally:
+            release.set()  # the resolver's thread ends; asyncio.run waits for it
+
+    assert asyncio.run(fetch()) < 3.0  # generous: the point is "not for ever"
+    assert looked_up == ["jwks.example.test"]
 
 
 def test_s4_jku_and_x5u_headers_never_cause_a_fetch(jwks_server: JWKSServer, clock: Clock) -> None:

@@ -9,17 +9,19 @@
   dripping its headers or its body one byte at a time is cut off:
   - :func:`fetch_async` runs the whole fetch (name lookup, connect, TLS handshake,
     request and response) in a cancel scope of ``deadline`` seconds;
-  - :func:`fetch` (blocking) shuts the connection's socket down when the deadline
-    passes, which wakes a read blocked on it; it learns the socket from httpx's
-    ``trace`` events as the connection is opened. A connection the client reuses from
-    its pool was not opened by this fetch: there, the deadline is checked between the
-    body's chunks only. The name lookup, the connect and the TLS handshake of a blocking
-    fetch are each bounded by ``timeout``, not by the deadline.
+  - :func:`fetch` (blocking) runs on a daemon thread that the caller waits for until
+    the deadline, and then shuts the connection's socket down, which wakes a read
+    blocked on it, so that the thread ends too (it learns the socket from httpx's
+    ``trace`` events as the connection is opened). A name lookup, connect or TLS
+    handshake still under way then ends at its own timeout, on that thread, and so do
+    the reads of a connection reused from the client's pool (not opened by this fetch,
+    so its socket is not known).
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import ipaddress
 import socket
 import threading
@@ -102,30 +104,30 @@ def _timeout(limits: FetchLimits) -> httpx.Timeout:
 
 
 class _Watchdog:
-    """Cuts a blocking fetch off at its deadline: :meth:`trace` (httpx's ``trace``
+    """Stops a blocking fetch's thread at the deadline: :meth:`trace` (httpx's ``trace``
     extension) learns the connection's socket when the connection is opened and again
-    after the TLS handshake; :meth:`fire`, at the deadline, shuts that socket down, which
-    wakes a read blocked on it with an error. A socket learnt after the deadline is shut
-    down at once."""
+    after the TLS handshake; :meth:`fire` shuts that socket down, which wakes a read
+    blocked on it with an error. A socket learnt after :meth:`fire` is shut down at
+    once."""
 
     _OPENED: Final = frozenset({"connection.connect_tcp.complete", "connection.start_tls.complete"})
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._socket: socket.socket | None = None
-        self.fired = False
+        self._fired = False
 
     def trace(self, event: str, info: dict[str, Any]) -> None:
         if event in self._OPENED:
             sock = info["return_value"].get_extra_info("socket")
             with self._lock:
                 self._socket = sock if isinstance(sock, socket.socket) else None
-                if self.fired:
+                if self._fired:
                     self._shut_down()
 
     def fire(self) -> None:
         with self._lock:
-            self.fired = True
+            self._fired = True
             self._shut_down()
 
     def _shut_down(self) -> None:
@@ -144,12 +146,42 @@ def fetch(
     headers: Mapping[str, str] | None = None,
 ) -> Fetched:
     """GET ``url`` with ``client`` under ``limits`` (POST ``form`` when given, e.g. to an
-    introspection endpoint); :class:`FetchError` on any failure."""
-    started = time.monotonic()
+    introspection endpoint); :class:`FetchError` on any failure. Runs on a daemon thread
+    that this one waits for until the deadline (the module's docstring)."""
     watchdog = _Watchdog()
-    timer = threading.Timer(limits.deadline, watchdog.fire)
-    timer.daemon = True
-    timer.start()
+    outcome: list[Fetched | Exception] = []
+
+    def run() -> None:
+        try:
+            outcome.append(_fetch_blocking(client, url, limits, form, headers, watchdog))
+        except Exception as exc:  # handed to the calling thread below
+            outcome.append(exc)
+
+    worker = threading.Thread(
+        target=contextvars.copy_context().run,  # the caller's context (tracing, logging)
+        args=(run,),
+        name="tokensmith-fetch",
+        daemon=True,
+    )
+    worker.start()
+    worker.join(limits.deadline)
+    if not outcome:
+        watchdog.fire()
+        raise FetchError(f"{url}: took longer than {limits.deadline:g} s")
+    if isinstance(outcome[0], Exception):
+        raise outcome[0]
+    return outcome[0]
+
+
+def _fetch_blocking(
+    client: httpx.Client,
+    url: str,
+    limits: FetchLimits,
+    form: Mapping[str, str] | None,
+    headers: Mapping[str, str] | None,
+    watchdog: _Watchdog,
+) -> Fetched:
+    started = time.monotonic()
     try:
         with client.stream(
             "GET" if form is None else "POST",
@@ -166,11 +198,7 @@ def fetch(
                 _add_chunk(url, body, chunk, started, limits)
             return Fetched(bytes(body), response.headers.get("cache-control"))
     except httpx.HTTPError as exc:
-        if watchdog.fired:
-            raise FetchError(f"{url}: took longer than {limits.deadline:g} s") from None
         raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None
-    finally:
-        timer.cancel()
 
 
 async def fetch_async(

@@ -99,8 +99,21 @@ def _check_response_head(url: str, response: httpx.Response, limits: FetchLimits
         raise FetchError(f"{url}: body larger than {limits.max_bytes} bytes")
 
 
-def _timeout(limits: FetchLimits) -> httpx.Timeout:
-    return httpx.Timeout(limits.timeout, connect=limits.timeout)
+def _request(
+    url: str,
+    limits: FetchLimits,
+    form: Mapping[str, str] | None,
+    headers: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    """The arguments of ``client.stream`` for one fetch, sync or async."""
+    return {
+        "method": "GET" if form is None else "POST",
+        "url": url,
+        "data": form,
+        "follow_redirects": False,
+        "timeout": httpx.Timeout(limits.timeout, connect=limits.timeout),
+        "headers": {"Accept": "application/json", **(headers or {})},
+    }
 
 
 class _Watchdog:
@@ -184,13 +197,7 @@ def _fetch_blocking(
     started = time.monotonic()
     try:
         with client.stream(
-            "GET" if form is None else "POST",
-            url,
-            data=form,
-            follow_redirects=False,
-            timeout=_timeout(limits),
-            headers={"Accept": "application/json", **(headers or {})},
-            extensions={"trace": watchdog.trace},
+            **_request(url, limits, form, headers), extensions={"trace": watchdog.trace}
         ) as response:
             _check_response_head(url, response, limits)
             body = bytearray()
@@ -214,14 +221,7 @@ async def fetch_async(
     started = time.monotonic()
     try:
         with anyio.fail_after(limits.deadline):
-            async with client.stream(
-                "GET" if form is None else "POST",
-                url,
-                data=form,
-                follow_redirects=False,
-                timeout=_timeout(limits),
-                headers={"Accept": "application/json", **(headers or {})},
-            ) as response:
+            async with client.stream(**_request(url, limits, form, headers)) as response:
                 _check_response_head(url, response, limits)
                 body = bytearray()
                 async for chunk in response.aiter_bytes():

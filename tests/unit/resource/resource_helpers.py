@@ -34,6 +34,15 @@ class Clock:
         self.now += seconds
 
 
+def _drip(h: BaseHTTPRequestHandler, piece: bytes) -> None:
+    """``piece`` 1,000 times, 50 ms apart (until the client hangs up)."""
+    with contextlib.suppress(OSError):
+        for _ in range(1000):
+            h.wfile.write(piece)
+            h.wfile.flush()
+            time.sleep(0.05)
+
+
 class JWKSServer:
     def __init__(self) -> None:
         self.keys: list[JWK] = []
@@ -101,27 +110,15 @@ class JWKSServer:
                 h.wfile.write(b"0\r\n\r\n")
             except OSError:
                 pass
-        elif mode == "drip":
+        elif mode == "drip":  # the headers, then a byte of the body every 50 ms
             h.send_response(200)
             h.send_header("Content-Type", "application/json")
             h.send_header("Content-Length", "1000")
             h.end_headers()
-            try:
-                for _ in range(1000):
-                    h.wfile.write(b" ")
-                    h.wfile.flush()
-                    time.sleep(0.05)
-            except OSError:
-                pass
+            _drip(h, b" ")
         elif mode == "drip-headers":  # a status line, then a header line every 50 ms
-            try:
-                h.wfile.write(b"HTTP/1.1 200 OK\r\n")
-                for _ in range(1000):
-                    h.wfile.write(b"X-Padding: a\r\n")
-                    h.wfile.flush()
-                    time.sleep(0.05)
-            except OSError:
-                pass
+            h.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            _drip(h, b"X-Padding: a\r\n")
             h.close_connection = True
         elif mode == "private":
             doc = {"keys": [k.to_dict() for k in self.keys]}
